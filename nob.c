@@ -1,0 +1,314 @@
+/* nob.c - the build script. Bootstrap once with `cc -o nob nob.c`.
+ *
+ *   ./nob          build build/libcoroutine.a and the demo build/app
+ *   ./nob test     build and run the test suite with gcc and clang, at -O0
+ *                  and -O2; the last line sums it up: N passed, N failed
+ *
+ * The target folder src/<os>_<arch>/ is picked here, once, so that no
+ * source file has to ask which machine it is on.
+ */
+#include "nob.h"
+
+#include <dirent.h>
+
+#if defined(__linux__) && defined(__x86_64__)
+#define HOST_TARGET "linux_x86_64"
+#else
+#error "no target folder under src/ for this machine yet"
+#endif
+
+#define SRC "src"
+#define TESTS "tests"
+
+static const char *warnings[] = {"-Wall", "-Wextra", "-Wpedantic"};
+static const char *headers[] = {
+    SRC "/coroutine.h", SRC "/platform.h", SRC "/stack.h", SRC "/array.h",
+    TESTS "/test.h",
+};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* One way of building everything: a compiler, flags and a folder. */
+typedef struct {
+    const char *name;       /* shown in the summary */
+    const char *cc;
+    const char *opt;        /* -O0, -O2 */
+    bool werror;
+    const char *target;     /* folder under src/ and tests/ */
+    const char *dir;        /* where its outputs go */
+} Config;
+
+typedef struct {
+    int passed;
+    int failed;
+} Tally;
+
+static bool is_asm(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 2 && strcmp(path + n - 2, ".s") == 0;
+}
+
+/* Flags for compiling 'source' (NULL: for linking a mix of sources). */
+static void add_cflags(Nob_Cmd *cmd, const Config *c, const char *source)
+{
+    nob_cmd_append(cmd, c->cc, "-g", c->opt, "-I" SRC);
+    if (source == NULL || !is_asm(source))
+        nob_cmd_push(cmd, "-std=c11");
+    for (size_t i = 0; i < COUNT(warnings); i++)
+        nob_cmd_push(cmd, warnings[i]);
+    if (c->werror)
+        nob_cmd_push(cmd, "-Werror");
+}
+
+static const char *lib_path(const Config *c)
+{
+    return nob_fmt("%s/libcoroutine.a", c->dir);
+}
+
+/* The library's sources: the portable core, then the target's two files. */
+static size_t lib_sources(const Config *c, const char **out)
+{
+    size_t n = 0;
+    out[n++] = SRC "/coroutine.c";
+    out[n++] = SRC "/stack.c";
+    out[n++] = nob_fmt(SRC "/%s/platform.c", c->target);
+    out[n++] = nob_fmt(SRC "/%s/asm.s", c->target);
+    return n;
+}
+
+static const char *object_for(const Config *c, const char *source)
+{
+    const char *base = strrchr(source, '/') + 1;
+    return nob_fmt("%s/%.*s.o", c->dir, (int)(strrchr(base, '.') - base), base);
+}
+
+/* Does 'out' need rebuilding from 'srcs' plus every header? */
+static bool stale(const char *out, const char **srcs, size_t n)
+{
+    const char *inputs[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < COUNT(inputs); i++)
+        inputs[k++] = srcs[i];
+    for (size_t i = 0; i < COUNT(headers) && k < COUNT(inputs); i++)
+        inputs[k++] = headers[i];
+    return nob_needs_rebuild(out, inputs, k);
+}
+
+/* Compile the library's objects and archive them. */
+static bool build_library(const Config *c)
+{
+    const char *srcs[8], *objs[8];
+    size_t n = lib_sources(c, srcs);
+    Nob_Cmd cmds[8] = {0};
+    size_t todo = 0;
+    if (!nob_mkdir_p(c->dir))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        objs[i] = object_for(c, srcs[i]);
+        if (!stale(objs[i], &srcs[i], 1))
+            continue;
+        add_cflags(&cmds[todo], c, srcs[i]);
+        nob_cmd_append(&cmds[todo], "-c", srcs[i], "-o", objs[i]);
+        todo++;
+    }
+    bool ok = nob_cmds_run_parallel(cmds, todo, 2);
+    for (size_t i = 0; i < todo; i++)
+        nob_cmd_free(&cmds[i]);
+    if (!ok)
+        return false;
+    if (!nob_needs_rebuild(lib_path(c), objs, n))
+        return true;
+    Nob_Cmd ar = {0};
+    unlink(lib_path(c));
+    nob_cmd_append(&ar, "ar", "rcs", lib_path(c));
+    for (size_t i = 0; i < n; i++)
+        nob_cmd_push(&ar, objs[i]);
+    ok = nob_cmd_run(&ar);
+    nob_cmd_free(&ar);
+    return ok;
+}
+
+/* Link 'srcs' (and 'extra' objects or libraries) into 'out'. */
+static bool build_program(const Config *c, const char *out, const char **srcs, size_t n,
+                          const char **extra, size_t n_extra)
+{
+    const char *inputs[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        inputs[k++] = srcs[i];
+    for (size_t i = 0; i < n_extra; i++)
+        inputs[k++] = extra[i];
+    if (!stale(out, inputs, k))
+        return true;
+    Nob_Cmd cmd = {0};
+    add_cflags(&cmd, c, NULL);
+    nob_cmd_append(&cmd, "-I" TESTS, "-o", out);
+    for (size_t i = 0; i < k; i++)
+        nob_cmd_push(&cmd, inputs[i]);
+    nob_cmd_append(&cmd, "-pthread", "-lm");
+    bool ok = nob_cmd_run(&cmd);
+    nob_cmd_free(&cmd);
+    return ok;
+}
+
+static bool build_demo(const Config *c)
+{
+    const char *srcs[] = {SRC "/main.c"};
+    const char *libs[] = {lib_path(c)};
+    return build_program(c, nob_fmt("%s/app", c->dir), srcs, 1, libs, 1);
+}
+
+/* Files in 'dir' whose names start with 'prefix' and end with 'suffix'. */
+static size_t list_files(const char *dir, const char *prefix, const char *suffix,
+                         const char **out, size_t max)
+{
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    if (d == NULL)
+        return 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL && n < max;) {
+        size_t len = strlen(e->d_name), slen = strlen(suffix);
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && len > slen &&
+            strcmp(e->d_name + len - slen, suffix) == 0)
+            out[n++] = nob_fmt("%s/%s", dir, e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+/* The suite is two programs. 'tests' links the whole library. 'platform_test'
+ * links only the target's platform.c and asm.s, with a stand-in scheduler,
+ * so it can watch every entry into C that the assembly makes. */
+static bool build_tests(const Config *c)
+{
+    const char *target_dir = nob_fmt(TESTS "/%s", c->target);
+    const char *srcs[48];
+    size_t n = 0;
+    srcs[n++] = TESTS "/main.c";
+    n += list_files(TESTS, "test_", ".c", srcs + n, 32);
+    size_t first_target = n;
+    n += list_files(target_dir, "test_", ".s", srcs + n, 8);
+    const char *libs[] = {lib_path(c)};
+    if (!build_program(c, nob_fmt("%s/tests", c->dir), srcs, n, libs, 1))
+        return false;
+
+    const char *psrcs[16];
+    size_t pn = 0;
+    psrcs[pn++] = TESTS "/main.c";
+    psrcs[pn++] = TESTS "/platform_test.c";
+    psrcs[pn++] = nob_fmt("%s/probes.s", target_dir);
+    for (size_t i = first_target; i < n; i++)
+        psrcs[pn++] = srcs[i];
+    const char *lib_srcs[8];
+    lib_sources(c, lib_srcs);
+    const char *pobjs[] = {object_for(c, lib_srcs[2]), object_for(c, lib_srcs[3])};
+    return build_program(c, nob_fmt("%s/platform_test", c->dir), psrcs, pn, pobjs, 2);
+}
+
+/* The public header must stand alone in strict C99 and in C++. */
+static bool check_header(const Config *c)
+{
+    Nob_Cmd cmd = {0};
+    nob_cmd_append(&cmd, c->cc, "-std=c99", "-fsyntax-only", "-Werror", "-I" SRC);
+    for (size_t i = 0; i < COUNT(warnings); i++)
+        nob_cmd_push(&cmd, warnings[i]);
+    nob_cmd_append(&cmd, TESTS "/header_check.c");
+    bool ok = nob_cmd_run(&cmd);
+    nob_cmd_free(&cmd);
+    const char *cxx = strcmp(c->cc, "clang") == 0 ? "clang++" : "g++";
+    nob_cmd_append(&cmd, cxx, "-x", "c++", "-std=c++11", "-fsyntax-only", "-Werror",
+                   "-Wall", "-Wextra", "-Wpedantic", "-I" SRC, TESTS "/header_check.c");
+    ok &= nob_cmd_run(&cmd);
+    nob_cmd_free(&cmd);
+    return ok;
+}
+
+/* Run a test program and add its closing "N passed, N failed" to 't'. A
+ * program that dies before printing it counts as one failure. */
+static void run_suite(const Config *c, const char *program, Tally *t)
+{
+    Nob_Cmd cmd = {0};
+    Nob_Output out = {0};
+    int passed = 0, failed = 0;
+    nob_cmd_append(&cmd, nob_fmt("%s/%s", c->dir, program));
+    bool ok = nob_cmd_run_capture(&cmd, &out);
+    nob_cmd_free(&cmd);
+    const char *last = NULL;
+    for (const char *p = out.data; (p = strstr(p, " passed, ")) != NULL; p++)
+        last = p;
+    while (last && last > out.data && last[-1] != '\n')
+        last--;
+    if (last == NULL || sscanf(last, "%d passed, %d failed", &passed, &failed) != 2) {
+        fprintf(stderr, "nob: %s/%s printed no summary\n", c->dir, program);
+        failed++;
+    } else if (!ok && failed == 0) {
+        failed++;               /* a clean summary from a failed run still fails */
+    }
+    printf("%s %s: %s: %d passed, %d failed\n", c->cc, c->opt, program, passed, failed);
+    t->passed += passed;
+    t->failed += failed;
+    free(out.data);
+}
+
+static bool build_all(const Config *c)
+{
+    return build_library(c) && build_demo(c);
+}
+
+static int cmd_build(void)
+{
+    Config c = {"default", "cc", "-O2", false, HOST_TARGET, "build"};
+    return build_all(&c) ? 0 : 1;
+}
+
+static int cmd_test(void)
+{
+    static const char *compilers[] = {"gcc", "clang"};
+    static const char *opts[] = {"-O0", "-O2"};
+    Tally t = {0};
+    if (cmd_build() != 0)
+        t.failed++;
+    for (size_t i = 0; i < COUNT(compilers); i++) {
+        if (!nob_have_program(compilers[i])) {
+            fprintf(stderr, "nob: %s not found; install it (apt-get install %s)\n",
+                    compilers[i], compilers[i]);
+            t.failed++;
+            continue;
+        }
+        for (size_t j = 0; j < COUNT(opts); j++) {
+            Config c = {nob_fmt("%s%s", compilers[i], opts[j]), compilers[i], opts[j], true,
+                        HOST_TARGET,
+                        nob_fmt("build/test/%s%s", compilers[i], opts[j])};
+            if (!build_all(&c) || !build_tests(&c) || !check_header(&c)) {
+                fprintf(stderr, "nob: build failed for %s\n", c.name);
+                t.failed++;
+                continue;
+            }
+            run_suite(&c, "platform_test", &t);
+            run_suite(&c, "tests", &t);
+        }
+    }
+    printf("%d passed, %d failed\n", t.passed, t.failed);
+    return t.failed == 0 ? 0 : 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ./nob [test|help]\n");
+}
+
+int main(int argc, char **argv)
+{
+    nob_rebuild_self(argc, argv, "nob.c", "nob.h");
+    if (argc < 2)
+        return cmd_build();
+    if (strcmp(argv[1], "test") == 0)
+        return cmd_test();
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "nob: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

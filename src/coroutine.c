@@ -1,0 +1,292 @@
+/* coroutine.c - contexts and the round-robin scheduler.
+ *
+ * The portable core: it decides which context runs next and owns their
+ * memory. How a context is saved and resumed is the target's business
+ * (platform.h); this file never looks inside a frame.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "array.h"
+#include "coroutine.h"
+#include "platform.h"
+#include "stack.h"
+
+/* A context's life. Unusual bit patterns rather than 0, 1, 2, so that a
+ * stale or wild handle is unlikely to pass for a valid one. */
+enum ctx_state {
+    CTX_LIVE = 0x4c495645,       /* suspended or running: in the rotation */
+    CTX_FINISHED = 0x46494e49,   /* its function returned; stack released */
+    CTX_DEAD = 0x44454144,       /* destroyed: seen only in freed memory */
+};
+
+/* The rotation is a circular list through 'next', in the order
+ *
+ *     main -> newest -> ... -> oldest -> main
+ *
+ * holding exactly the live contexts, so choosing who runs next never needs
+ * a search, and a context that cannot run is simply not linked in.
+ */
+struct s_ctx {
+    void *sp;                /* saved stack pointer while suspended */
+    struct s_ctx *next;      /* runs after this one on yield_ctx */
+    struct s_ctx *prev;
+    uint32_t state;          /* enum ctx_state */
+    struct s_ctx *owner;     /* main context of the thread it belongs to */
+    size_t id;               /* 0 for main, else unique in the process */
+    size_t index;            /* where it sits in 'g_ctx' */
+    coroutine fn;            /* its function, for people with debuggers */
+    struct stack stack;      /* empty for main and once finished */
+};
+
+ARRAY_DEFINE(ctx_array, struct s_ctx *)
+
+/* Per thread: 'current' is NULL until the thread's first create_ctx; until
+ * then the thread is in main and nothing else exists. */
+static __thread struct s_ctx main_ctx;       /* the implicit main context */
+static __thread struct s_ctx *current;       /* the running context */
+static __thread struct ctx_array g_ctx;      /* coroutines not yet destroyed */
+
+static size_t last_id;                       /* ids are never reused */
+static pthread_key_t thread_exit_key;
+static pthread_once_t thread_exit_once = PTHREAD_ONCE_INIT;
+
+/* Report a broken contract and stop: going on would resume freed or
+ * foreign memory. */
+__attribute__((noreturn, format(printf, 1, 2)))
+static void misuse(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("coroutine: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    abort();
+}
+
+/* {=====================================================================
+ * Rotation
+ * ====================================================================== */
+
+/* A new coroutine goes right after main: it is the newest. */
+static void join_rotation(struct s_ctx *ctx)
+{
+    ctx->prev = &main_ctx;
+    ctx->next = main_ctx.next;
+    main_ctx.next->prev = ctx;
+    main_ctx.next = ctx;
+}
+
+static void leave_rotation(struct s_ctx *ctx)
+{
+    ctx->prev->next = ctx->next;
+    ctx->next->prev = ctx->prev;
+    ctx->next = ctx->prev = NULL;
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Lifecycle
+ * ====================================================================== */
+
+static void thread_exit(void *unused)
+{
+    (void)unused;
+    ctx_array_free(&g_ctx);
+    stack_thread_exit();
+}
+
+static void make_thread_exit_key(void)
+{
+    pthread_key_create(&thread_exit_key, thread_exit);
+}
+
+/* Set up this thread's main context on its first create_ctx. */
+static int init_thread(void)
+{
+    if (current != NULL)
+        return 0;
+    if (stack_thread_init() != 0)
+        return -1;
+    pthread_once(&thread_exit_once, make_thread_exit_key);
+    pthread_setspecific(thread_exit_key, &main_ctx);   /* non-NULL: run it */
+    main_ctx = (struct s_ctx){
+        .next = &main_ctx,
+        .prev = &main_ctx,
+        .state = CTX_LIVE,
+        .owner = &main_ctx,
+    };
+    current = &main_ctx;
+    return 0;
+}
+
+sp_ctx create_ctx(coroutine fn, void *arg)
+{
+    return create_ctx_sized(fn, arg, STACK_CAPACITY);
+}
+
+sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size)
+{
+    if (fn == NULL || stack_size == 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (init_thread() != 0)
+        return NULL;
+    struct s_ctx *ctx = calloc(1, sizeof *ctx);
+    if (ctx == NULL)
+        goto out_enomem;
+    if (stack_alloc(&ctx->stack, stack_size) != 0)
+        goto out_free_ctx;
+    if (ctx_array_push(&g_ctx, ctx) != 0)
+        goto out_free_stack;
+
+    ctx->sp = platform_setup_stack(stack_top(&ctx->stack), fn, arg, coroutine_finish);
+    ctx->state = CTX_LIVE;
+    ctx->owner = &main_ctx;
+    ctx->id = __atomic_add_fetch(&last_id, 1, __ATOMIC_RELAXED);
+    ctx->index = g_ctx.len - 1;
+    ctx->fn = fn;
+    join_rotation(ctx);
+    return ctx;
+
+out_free_stack:
+    stack_free(&ctx->stack);
+out_free_ctx:
+    free(ctx);
+out_enomem:
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* Abort unless 'ctx' is a handle of this thread that was not destroyed. */
+static void check_handle(const struct s_ctx *ctx, const char *caller)
+{
+    if (ctx->state != CTX_LIVE && ctx->state != CTX_FINISHED)
+        misuse("%s: coroutine %p was destroyed", caller, (const void *)ctx);
+    if (ctx->owner != &main_ctx)
+        misuse("%s: coroutine %zu belongs to another thread", caller, ctx->id);
+}
+
+void destroy_ctx(sp_ctx ctx)
+{
+    if (ctx == NULL)
+        misuse("destroy_ctx: cannot destroy the main context");
+    check_handle(ctx, "destroy_ctx");
+    if (ctx == current)
+        misuse("destroy_ctx: cannot destroy running coroutine %zu", ctx->id);
+    if (ctx->state == CTX_LIVE) {            /* suspended: it never runs again */
+        leave_rotation(ctx);
+        stack_free(&ctx->stack);
+    }
+    ctx_array_remove(&g_ctx, ctx->index);
+    if (ctx->index < g_ctx.len)              /* the last one moved into its place */
+        g_ctx.items[ctx->index]->index = ctx->index;
+    /* Volatile: a store right before free() is dead to the compiler, but
+     * it is what lets a later use of this handle be caught. */
+    *(volatile uint32_t *)&ctx->state = CTX_DEAD;
+    free(ctx);
+}
+
+/* The function returned (we are called from _asm_ctx_entry). Leave the
+ * rotation and pass control on as a yield would; the stack we are standing
+ * on is released from the next context's stack, by finish_ctx_inner. */
+void coroutine_finish(void)
+{
+    struct s_ctx *self = current, *next = self->next;
+    self->state = CTX_FINISHED;
+    leave_rotation(self);
+    current = next;
+    _asm_finish_ctx(next->sp, self);
+}
+
+void finish_ctx_inner(sp_ctx dead)
+{
+    stack_free(&dead->stack);
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Switching: called from yield_ctx and switch_ctx in asm.s, after they
+ * saved the running context's frame at 'sp'.
+ * ====================================================================== */
+
+void *yield_ctx_inner(void *sp)
+{
+    struct s_ctx *self = current;
+    if (self == NULL)                /* no coroutine was ever made here */
+        return sp;
+    self->sp = sp;
+    current = self->next;
+    return current->sp;
+}
+
+__attribute__((noreturn, noinline))
+static void bad_switch_target(const struct s_ctx *target)
+{
+    check_handle(target, "switch_ctx");
+    misuse("switch_ctx: cannot switch to finished coroutine %zu", target->id);
+}
+
+void *switch_ctx_inner(void *sp, sp_ctx target)
+{
+    struct s_ctx *to = target ? target : &main_ctx;
+    if (target != NULL && (target->state != CTX_LIVE || target->owner != &main_ctx))
+        bad_switch_target(target);
+    if (current == NULL)             /* main to main: nothing else exists */
+        return sp;
+    current->sp = sp;
+    current = to;
+    return to->sp;
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Status
+ * ====================================================================== */
+
+bool is_ctx_finished(sp_ctx ctx)
+{
+    if (ctx == NULL)
+        return false;
+    check_handle(ctx, "is_ctx_finished");
+    return ctx->state == CTX_FINISHED;
+}
+
+size_t get_ctx_id(void)
+{
+    return current ? current->id : 0;
+}
+
+size_t get_ctx_id_of(sp_ctx ctx)
+{
+    if (ctx == NULL)
+        return 0;
+    check_handle(ctx, "get_ctx_id_of");
+    return ctx->id;
+}
+
+sp_ctx get_ctx_ptr(void)
+{
+    return current == &main_ctx ? NULL : current;
+}
+
+bool stack_of_running_ctx(const struct stack **s, size_t *id)
+{
+    if (current == NULL || current == &main_ctx)
+        return false;
+    *s = &current->stack;
+    *id = current->id;
+    return true;
+}
+
+/* }===================================================================== */

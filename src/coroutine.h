@@ -1,0 +1,142 @@
+/* coroutine.h - cooperative user-space coroutines for Linux.
+ *
+ * MODEL
+ * Every thread starts in its implicit main context (id 0). create_ctx()
+ * makes a coroutine: a function, its argument and a stack of its own. Nothing
+ * runs until some context gives up the processor with yield_ctx() (the next
+ * coroutine in the rotation runs) or switch_ctx(ctx) (exactly 'ctx' runs).
+ * There is no preemption: a coroutine runs until it yields, switches or
+ * returns from its function.
+ *
+ * The rotation used by yield_ctx() is the order of creation, newest first:
+ *
+ *     main -> newest -> ... -> oldest -> main -> newest -> ...
+ *
+ * A coroutine created later joins right after main. One that finishes
+ * leaves the rotation; the others keep their order.
+ *
+ * STATES
+ *     suspended  created and not yet started, or inside yield_ctx() or
+ *                switch_ctx(); it is in the rotation.
+ *     running    the one context of this thread executing now.
+ *     finished   its function returned. Its stack is already released; the
+ *                handle stays valid for is_ctx_finished() until
+ *                destroy_ctx().
+ *
+ * EXAMPLE
+ *     static void count(void *arg) {
+ *         for (int i = 0; i < *(int *)arg; i++) {
+ *             printf("coroutine %zu: %d\n", get_ctx_id(), i);
+ *             yield_ctx();
+ *         }
+ *     }
+ *     int main(void) {
+ *         int n = 3;
+ *         sp_ctx c = create_ctx(count, &n);
+ *         while (!is_ctx_finished(c))
+ *             yield_ctx();
+ *         destroy_ctx(c);
+ *     }
+ *
+ * CAVEATS
+ * - Stacks do not grow. Each has STACK_CAPACITY bytes unless created with
+ *   create_ctx_sized(); memory is committed only as pages are touched. A
+ *   guard page lies below every stack: overflowing it prints
+ *   "coroutine N: stack overflow" and aborts. This uses a SIGSEGV handler
+ *   (installed at the first create, running on a per-thread alternate
+ *   signal stack); faults that are not guard-page hits go on to the handler
+ *   that was installed before it.
+ * - State is per thread: each thread has its own main context and
+ *   rotation, and a coroutine only ever runs on the thread that created it.
+ * - The floating-point control words (rounding mode, exception masks) are
+ *   part of each context. A new coroutine starts with its creator's.
+ *
+ * ERRORS
+ * Two channels. When the system refuses (out of memory, out of mappings) or
+ * an argument is invalid, a function returns NULL and sets errno; nothing
+ * made before is harmed. When the caller breaks the contract (switching to a
+ * finished or destroyed coroutine, destroying the running one, using a
+ * coroutine of another thread), the library prints one line naming the
+ * misuse and the coroutine to stderr, then calls abort().
+ *
+ * NAMES
+ * Public names follow the pattern verb_ctx: create_ctx, yield_ctx, ...
+ */
+#ifndef COROUTINE_H
+#define COROUTINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <unistd.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A coroutine handle. The structure is private. */
+typedef struct s_ctx *sp_ctx;
+
+/* The function a coroutine runs. */
+typedef void (*coroutine)(void *arg);
+
+/* What runs on a coroutine's stack after its function returns; the library
+ * uses its own (coroutine_finish), which never returns. */
+typedef void (*finalizer)(void);
+
+/* Default stack size: 1024 pages, reserved, committed only when touched. */
+#define STACK_CAPACITY (1024 * (size_t)sysconf(_SC_PAGESIZE))
+
+/* ==== Lifecycle ========================================================= */
+
+/* Make a suspended coroutine that will run fn(arg) with a stack of
+ * STACK_CAPACITY bytes. May be called from main or from a coroutine.
+ * Returns the handle, or NULL with errno set:
+ *   EINVAL  'fn' is NULL
+ *   ENOMEM  no memory, address space or mappings for the stack */
+sp_ctx create_ctx(coroutine fn, void *arg);
+
+/* As create_ctx, with a stack of at least 'stack_size' usable bytes
+ * (rounded up to whole pages). Errors as create_ctx, and:
+ *   EINVAL  'stack_size' is 0
+ *   ENOMEM  'stack_size' is too large to map */
+sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size);
+
+/* Free a finished or suspended coroutine of this thread; a suspended one
+ * never runs again. The handle is invalid afterwards.
+ * Aborts: 'ctx' is NULL (main), is running, was already destroyed, or
+ * belongs to another thread. */
+void destroy_ctx(sp_ctx ctx);
+
+/* ==== Switching ========================================================= */
+
+/* Suspend the running context and resume the next one in the rotation.
+ * Returns when this context is resumed; at once if nothing else can run. */
+void yield_ctx(void);
+
+/* Suspend the running context and resume 'ctx' (NULL: main). Switching to
+ * the running context does nothing. After 'ctx' yields, the rotation goes on
+ * from 'ctx'.
+ * Aborts: 'ctx' is finished, destroyed, or belongs to another thread. */
+void switch_ctx(sp_ctx ctx);
+
+/* ==== Status ============================================================ */
+
+/* True once the coroutine's function has returned; false for NULL (main).
+ * Aborts: 'ctx' was destroyed. */
+bool is_ctx_finished(sp_ctx ctx);
+
+/* The running context's id: 0 in main, else unique in the process and
+ * fixed for the coroutine's life. */
+size_t get_ctx_id(void);
+
+/* The id of 'ctx' (0 for NULL, main). Aborts: 'ctx' was destroyed. */
+size_t get_ctx_id_of(sp_ctx ctx);
+
+/* The running coroutine's handle; NULL in main. */
+sp_ctx get_ctx_ptr(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,191 @@
+/* Context switch for Linux x86_64, System V AMD64 ABI.
+ *
+ * A suspended context is just a stack pointer 'sp'. Above it lies this
+ * frame; every routine below builds or consumes exactly this shape, and
+ * 'struct frame' in platform.c describes it to C with checked offsets.
+ *
+ *     sp+0x40  ...             the suspended code's own frames
+ *     sp+0x38  return address  where the context resumes
+ *     sp+0x30  rbp             \
+ *     sp+0x28  rbx              |
+ *     sp+0x20  r12              | callee-saved registers
+ *     sp+0x18  r13              |
+ *     sp+0x10  r14              |
+ *     sp+0x08  r15             /
+ *     sp+0x04  x87 control word (16 bits), then 16 unused bits
+ *     sp+0x00  MXCSR (32 bits)                            <- sp
+ *
+ * Alignment: the ABI has rsp % 16 == 0 at every 'call', so on entry to any
+ * function (rsp + 8) % 16 == 0. The frame is 0x40 bytes counting the return
+ * address, hence sp % 16 == 0 and a 'call' made at sp enters C aligned.
+ *
+ * Only callee-saved state is kept. The control bits of MXCSR (rounding,
+ * exception masks) and the x87 control word are callee-saved too, so a
+ * coroutine that changes its rounding mode keeps it to itself.
+ */
+
+/* Push the frame above; the return address is already in place. */
+.macro SAVE_FRAME
+	pushq	%rbp                    /* sp+0x30 */
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %rbp, 0
+	pushq	%rbx                    /* sp+0x28 */
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %rbx, 0
+	pushq	%r12                    /* sp+0x20 */
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %r12, 0
+	pushq	%r13                    /* sp+0x18 */
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %r13, 0
+	pushq	%r14                    /* sp+0x10 */
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %r14, 0
+	pushq	%r15                    /* sp+0x08 */
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %r15, 0
+	subq	$8, %rsp                /* sp+0x00: room for the control words */
+	.cfi_adjust_cfa_offset 8
+	stmxcsr	(%rsp)                  /* SSE rounding mode, exception masks */
+	fnstcw	4(%rsp)                 /* x87 precision and rounding control */
+.endm
+
+/* Tell the unwinder that rsp points at a whole frame, so a backtrace taken
+ * here continues into the code that the frame will resume. */
+.macro FRAME_CFI
+	.cfi_def_cfa %rsp, 0x40
+	.cfi_offset %rbp, -0x10
+	.cfi_offset %rbx, -0x18
+	.cfi_offset %r12, -0x20
+	.cfi_offset %r13, -0x28
+	.cfi_offset %r14, -0x30
+	.cfi_offset %r15, -0x38
+.endm
+
+	.text
+
+/* void yield_ctx(void)
+ *
+ * Builds the frame on the current stack, asks the scheduler for the next
+ * context and resumes it. Entered by 'call': the return address is the
+ * frame's top slot.
+ */
+	.globl	yield_ctx
+	.type	yield_ctx, @function
+yield_ctx:
+	.cfi_startproc
+	endbr64
+	SAVE_FRAME
+	movq	%rsp, %rdi              /* arg 1: where this context was saved */
+	call	yield_ctx_inner         /* returns the sp to resume */
+	movq	%rax, %rdi
+	jmp	_asm_restore_ctx
+	.cfi_endproc
+	.size	yield_ctx, .-yield_ctx
+
+/* void switch_ctx(sp_ctx target)
+ *                 rdi
+ *
+ * Like yield_ctx, but the scheduler resumes 'target' (NULL: main).
+ */
+	.globl	switch_ctx
+	.type	switch_ctx, @function
+switch_ctx:
+	.cfi_startproc
+	endbr64
+	SAVE_FRAME                      /* leaves rdi alone */
+	movq	%rdi, %rsi              /* arg 2: the target */
+	movq	%rsp, %rdi              /* arg 1: where this context was saved */
+	call	switch_ctx_inner        /* returns the sp to resume */
+	movq	%rax, %rdi
+	jmp	_asm_restore_ctx
+	.cfi_endproc
+	.size	switch_ctx, .-switch_ctx
+
+/* void _asm_restore_ctx(void *sp)
+ *                       rdi
+ *
+ * Consumes the frame at 'sp' (drawn at the top of this file), bottom up,
+ * and returns into whatever its return address names: the caller of
+ * yield_ctx or switch_ctx, or _asm_ctx_entry for a coroutine's first run.
+ */
+	.globl	_asm_restore_ctx
+	.hidden	_asm_restore_ctx
+	.type	_asm_restore_ctx, @function
+_asm_restore_ctx:
+	.cfi_startproc
+	movq	%rdi, %rsp              /* the switch: now on the other stack */
+	FRAME_CFI
+	ldmxcsr	(%rsp)                  /* its rounding mode, not ours */
+	fldcw	4(%rsp)
+	addq	$8, %rsp
+	.cfi_adjust_cfa_offset -8
+	popq	%r15
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r15
+	popq	%r14
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r14
+	popq	%r13
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r13
+	popq	%r12
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r12
+	popq	%rbx
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %rbx
+	popq	%rbp
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %rbp
+	ret                             /* pops the return address: resumed */
+	.cfi_endproc
+	.size	_asm_restore_ctx, .-_asm_restore_ctx
+
+/* void _asm_finish_ctx(void *sp, sp_ctx dead)
+ *                      rdi       rsi
+ *
+ * A finished coroutine cannot free the stack it is running on. So move to
+ * the next context's stack first and call finish_ctx_inner(dead) there,
+ * just below that context's saved frame (free space: the frame is the
+ * lowest thing in use on a suspended stack), then resume the frame.
+ */
+	.globl	_asm_finish_ctx
+	.hidden	_asm_finish_ctx
+	.type	_asm_finish_ctx, @function
+_asm_finish_ctx:
+	.cfi_startproc
+	movq	%rdi, %rsp              /* leave the dead stack for good */
+	FRAME_CFI
+	movq	%rsi, %rdi              /* arg 1: the dead coroutine */
+	call	finish_ctx_inner        /* sp % 16 == 0: enters C aligned */
+	movq	%rsp, %rdi              /* the call left rsp at sp again */
+	jmp	_asm_restore_ctx
+	.cfi_endproc
+	.size	_asm_finish_ctx, .-_asm_finish_ctx
+
+/* _asm_ctx_entry: the first code every coroutine runs.
+ *
+ * platform_setup_stack seeds a frame whose return address is this label, so
+ * _asm_restore_ctx arrives here with
+ *
+ *     r12 = fn    r13 = arg    r14 = finish    rsp = top of stack, 16-aligned
+ *
+ * The calls below therefore enter fn and finish with rsp % 16 == 8, as any
+ * C function expects.
+ */
+	.globl	_asm_ctx_entry
+	.hidden	_asm_ctx_entry
+	.type	_asm_ctx_entry, @function
+_asm_ctx_entry:
+	.cfi_startproc
+	.cfi_undefined %rip             /* no caller: backtraces end here */
+	endbr64
+	movq	%r13, %rdi              /* arg 1 of fn */
+	call	*%r12                   /* fn(arg) */
+	call	*%r14                   /* finish(): leaves this stack for good */
+	ud2                             /* finish never returns */
+	.cfi_endproc
+	.size	_asm_ctx_entry, .-_asm_ctx_entry
+
+	.section .note.GNU-stack, "", %progbits

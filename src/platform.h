@@ -1,0 +1,50 @@
+/* platform.h - what each target folder src/<os>_<arch>/ provides.
+ *
+ * The portable core (coroutine.c) decides who runs; a target decides how a
+ * stack frame looks and how registers are saved and restored. A target
+ * implements the functions below in its platform.c and asm.s. A suspended
+ * context is nothing but a stack pointer 'sp': the saved registers and the
+ * address to resume at lie in a frame at 'sp', in a layout only the target
+ * knows. Stacks grow down on every target.
+ */
+#ifndef COROUTINE_PLATFORM_H
+#define COROUTINE_PLATFORM_H
+
+#include "coroutine.h"
+
+#define PLATFORM_HIDDEN __attribute__((visibility("hidden")))
+#define PLATFORM_NORETURN __attribute__((noreturn))
+
+/* ---- platform.c ------------------------------------------------------- */
+
+/* Lay out a first frame below 'top' (any alignment) so that restoring the
+ * returned sp calls fn(arg) and then finish(), each entered as by a normal
+ * call. The control words (FPU rounding mode and the like) are the caller's. */
+PLATFORM_HIDDEN void *platform_setup_stack(void *top, coroutine fn, void *arg, finalizer finish);
+
+/* ---- asm.s: entered from C -------------------------------------------- */
+
+/* Switch to the frame at 'sp'; never returns. */
+PLATFORM_HIDDEN PLATFORM_NORETURN void _asm_restore_ctx(void *sp);
+
+/* Move onto the stack at 'sp', call finish_ctx_inner(dead) there (so the
+ * dead coroutine's stack can be released while nothing runs on it), then
+ * switch to the frame at 'sp' as _asm_restore_ctx does. */
+PLATFORM_HIDDEN PLATFORM_NORETURN void _asm_finish_ctx(void *sp, sp_ctx dead);
+
+/* yield_ctx and switch_ctx themselves (declared in coroutine.h) are also in
+ * asm.s: they save the frame and call into the core below. */
+
+/* ---- coroutine.c: called from asm.s ------------------------------------ */
+
+/* The current context was saved at 'sp'. Return the sp to resume. */
+PLATFORM_HIDDEN void *yield_ctx_inner(void *sp);
+PLATFORM_HIDDEN void *switch_ctx_inner(void *sp, sp_ctx target);
+
+/* Runs on the next context's stack once 'dead' has been left for good. */
+PLATFORM_HIDDEN void finish_ctx_inner(sp_ctx dead);
+
+/* Where a coroutine goes when its function returns (the 'finish' above). */
+PLATFORM_HIDDEN PLATFORM_NORETURN void coroutine_finish(void);
+
+#endif

@@ -1,0 +1,27 @@
+/* Compiled, not run, as strict C99 and as C++: the public header must
+ * stand alone and declare the API with the documented types. */
+#include "coroutine.h"
+
+static void body(void *arg)
+{
+    (void)arg;
+}
+
+int main(void)
+{
+    coroutine fn = body;
+    sp_ctx (*create)(coroutine, void *) = create_ctx;
+    sp_ctx (*create_sized)(coroutine, void *, size_t) = create_ctx_sized;
+    void (*destroy)(sp_ctx) = destroy_ctx;
+    bool (*finished)(sp_ctx) = is_ctx_finished;
+    void (*switcher)(sp_ctx) = switch_ctx;
+    void (*yielder)(void) = yield_ctx;
+    size_t (*id)(void) = get_ctx_id;
+    size_t (*id_of)(sp_ctx) = get_ctx_id_of;
+    sp_ctx (*self)(void) = get_ctx_ptr;
+    finalizer fin = yield_ctx;
+    size_t capacity = STACK_CAPACITY;
+    (void)fn, (void)create, (void)create_sized, (void)destroy, (void)finished;
+    (void)switcher, (void)yielder, (void)id, (void)id_of, (void)self, (void)fin;
+    return capacity == 0;
+}

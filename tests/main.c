@@ -1,0 +1,173 @@
+/* main.c - runs the registered tests, each in its own child process.
+ *
+ *     tests [NAME...]     run every test, or those whose names contain NAME
+ *
+ * The last line is "N passed, N failed".
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+
+#define MAX_TESTS 256
+#define TIMEOUT_SECONDS 120
+
+static struct {
+    const char *name;
+    void (*fn)(void);
+} tests[MAX_TESTS];
+static size_t n_tests;
+
+void test_register(const char *name, void (*fn)(void))
+{
+    if (n_tests == MAX_TESTS) {
+        fprintf(stderr, "too many tests; raise MAX_TESTS\n");
+        exit(2);
+    }
+    tests[n_tests].name = name;
+    tests[n_tests].fn = fn;
+    n_tests++;
+}
+
+void test_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s:%d: check failed: ", file, line);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fflush(NULL);
+    _exit(1);
+}
+
+struct death run_in_child(void (*fn)(void *), void *arg)
+{
+    struct death d = {0};
+    int fds[2];
+    if (pipe(fds) != 0)
+        test_fail(__FILE__, __LINE__, "pipe");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], STDERR_FILENO);
+        fn(arg);
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t len = 0;
+    ssize_t n;
+    while (len + 1 < sizeof d.message &&
+           (n = read(fds[0], d.message + len, sizeof d.message - 1 - len)) > 0)
+        len += (size_t)n;
+    close(fds[0]);
+    waitpid(pid, &d.status, 0);
+    return d;
+}
+
+bool died_with(const struct death *d, int signal, const char *needle)
+{
+    if (!WIFSIGNALED(d->status) || WTERMSIG(d->status) != signal) {
+        fprintf(stderr, "child status %#x, expected signal %d; it said: %s\n",
+                d->status, signal, d->message);
+        return false;
+    }
+    if (needle && !strstr(d->message, needle)) {
+        fprintf(stderr, "child said \"%s\", expected \"%s\"\n", d->message, needle);
+        return false;
+    }
+    return true;
+}
+
+size_t count_mappings(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    size_t lines = 0;
+    int c;
+    if (f == NULL)
+        test_fail(__FILE__, __LINE__, "cannot open /proc/self/maps");
+    while ((c = fgetc(f)) != EOF)
+        lines += c == '\n';
+    fclose(f);
+    return lines;
+}
+
+size_t resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size, resident;
+    if (f == NULL || fscanf(f, "%lu %lu", &size, &resident) != 2)
+        test_fail(__FILE__, __LINE__, "cannot read /proc/self/statm");
+    fclose(f);
+    return resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+bool is_mapped(const void *addr)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char vec;
+    void *start = (void *)((uintptr_t)addr & ~(uintptr_t)(page - 1));
+    return mincore(start, page, &vec) == 0;    /* ENOMEM when unmapped */
+}
+
+static bool selected(const char *name, int argc, char **argv)
+{
+    if (argc < 2)
+        return true;
+    for (int i = 1; i < argc; i++)
+        if (strstr(name, argv[i]))
+            return true;
+    return false;
+}
+
+/* Run one test in a child; true if it exited 0. */
+static bool run_test(size_t i)
+{
+    int status;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(TIMEOUT_SECONDS);
+        tests[i].fn();
+        fflush(NULL);
+        _exit(0);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+        printf("FAIL %s (could not run it)\n", tests[i].name);
+        return false;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        printf("ok   %s\n", tests[i].name);
+        return true;
+    }
+    if (WIFSIGNALED(status))
+        printf("FAIL %s (killed by signal %d%s)\n", tests[i].name, WTERMSIG(status),
+               WTERMSIG(status) == SIGALRM ? ": timed out" : "");
+    else
+        printf("FAIL %s (exit status %d)\n", tests[i].name, WEXITSTATUS(status));
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    int passed = 0, failed = 0;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (size_t i = 0; i < n_tests; i++) {
+        if (!selected(tests[i].name, argc, argv))
+            continue;
+        if (run_test(i))
+            passed++;
+        else
+            failed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,73 @@
+/* test.h - a small test harness.
+ *
+ *     TEST(adds_up) { CHECK_EQ(1 + 1, 2); }
+ *
+ * Tests register themselves; tests/main.c runs each one in a child process
+ * of its own, so a crash fails that test and nothing else. A failed check
+ * prints where and why, then ends the child with status 1.
+ */
+#ifndef TEST_H
+#define TEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+void test_register(const char *name, void (*fn)(void));
+__attribute__((noreturn, format(printf, 3, 4)))
+void test_fail(const char *file, int line, const char *fmt, ...);
+
+#define TEST(name)                                                             \
+    static void name(void);                                                    \
+    __attribute__((constructor)) static void register_##name(void)             \
+    {                                                                          \
+        test_register(#name, name);                                            \
+    }                                                                          \
+    static void name(void)
+
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            test_fail(__FILE__, __LINE__, "%s", #cond);                        \
+    } while (0)
+
+/* Compare as integers and show both values when they differ. */
+#define CHECK_EQ(a, b)                                                         \
+    do {                                                                       \
+        long long a_ = (long long)(a), b_ = (long long)(b);                    \
+        if (a_ != b_)                                                          \
+            test_fail(__FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b,   \
+                      a_, b_);                                                 \
+    } while (0)
+
+#define CHECK_STR(a, b)                                                        \
+    do {                                                                       \
+        const char *a_ = (a), *b_ = (b);                                       \
+        if (strcmp(a_, b_) != 0)                                               \
+            test_fail(__FILE__, __LINE__, "%s == %s (\"%s\" != \"%s\")", #a,  \
+                      #b, a_, b_);                                             \
+    } while (0)
+
+/* How a child that was expected to die ended. */
+struct death {
+    int status;          /* from waitpid */
+    char message[4096];  /* what it wrote to stderr */
+};
+
+/* Run fn(arg) in a child process, capturing its stderr. */
+struct death run_in_child(void (*fn)(void *), void *arg);
+
+/* True when 'd' is an abort() whose message contains 'needle'. */
+bool died_with(const struct death *d, int signal, const char *needle);
+
+/* Lines in /proc/self/maps: the number of mappings. */
+size_t count_mappings(void);
+
+/* Resident set size in bytes, from /proc/self/statm. */
+size_t resident_bytes(void);
+
+/* Is the page holding 'addr' mapped? */
+bool is_mapped(const void *addr);
+
+#endif

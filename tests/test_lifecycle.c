@@ -1,0 +1,253 @@
+/* Creating, finishing and destroying coroutines, and what it costs. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+
+#include "coroutine.h"
+#include "test.h"
+
+/* Remembers an address on its own stack, yields 'yields' times, returns. */
+struct probe {
+    int yields;
+    int steps;              /* how far it got */
+    const void *on_stack;
+};
+
+static void run_probe(void *arg)
+{
+    struct probe *p = arg;
+    int local;
+    p->on_stack = &local;
+    for (; p->steps < p->yields; p->steps++)
+        yield_ctx();
+    p->steps++;
+}
+
+TEST(finishing_releases_the_stack_at_once)
+{
+    struct probe p = {.yields = 1};
+    sp_ctx c = create_ctx(run_probe, &p);
+    CHECK(!is_ctx_finished(c));
+    yield_ctx();
+    CHECK(is_mapped(p.on_stack));
+    CHECK(!is_ctx_finished(c));
+    yield_ctx();
+    CHECK(is_ctx_finished(c));
+    CHECK(!is_mapped(p.on_stack));          /* gone before destroy_ctx */
+    CHECK_EQ(p.steps, 2);
+    destroy_ctx(c);
+}
+
+TEST(destroying_a_suspended_coroutine_stops_it)
+{
+    struct probe p = {.yields = 5};
+    sp_ctx c = create_ctx(run_probe, &p);
+    yield_ctx();                            /* starts, yields at once */
+    yield_ctx();                            /* one step, yields again */
+    CHECK_EQ(p.steps, 1);
+    destroy_ctx(c);
+    CHECK(!is_mapped(p.on_stack));
+    for (int i = 0; i < 10; i++)
+        yield_ctx();
+    CHECK_EQ(p.steps, 1);
+}
+
+TEST(destroying_an_unstarted_coroutine)
+{
+    struct probe p = {.yields = 0};
+    sp_ctx c = create_ctx(run_probe, &p);
+    destroy_ctx(c);
+    yield_ctx();
+    CHECK_EQ(p.steps, 0);
+    CHECK(p.on_stack == NULL);
+}
+
+static void nothing(void *arg)
+{
+    (void)arg;
+}
+
+TEST(bad_arguments_are_einval)
+{
+    errno = 0;
+    CHECK(create_ctx(NULL, NULL) == NULL);
+    CHECK_EQ(errno, EINVAL);
+    errno = 0;
+    CHECK(create_ctx_sized(nothing, NULL, 0) == NULL);
+    CHECK_EQ(errno, EINVAL);
+    errno = 0;
+    CHECK(create_ctx_sized(nothing, NULL, (size_t)-1) == NULL);
+    CHECK_EQ(errno, ENOMEM);
+    errno = 0;
+    CHECK(create_ctx_sized(nothing, NULL, (size_t)1 << 60) == NULL);
+    CHECK_EQ(errno, ENOMEM);
+}
+
+/* Touches 'bytes' of its stack in 1 KiB frames, then records the lowest
+ * frame it reached. Each frame reads its own after the call returns, so no
+ * compiler can turn the recursion into a loop, and it is not inlined into
+ * itself, so the frames stay 1 KiB. */
+static const volatile char *deepest;
+
+__attribute__((noinline)) static size_t use_stack(size_t bytes)
+{
+    volatile char frame[1024];
+    frame[0] = 1;
+    if (bytes <= sizeof frame) {
+        deepest = frame;
+        return frame[0];
+    }
+    return use_stack(bytes - sizeof frame) + frame[0];
+}
+
+struct usage {
+    size_t bytes;           /* to use */
+    size_t frames;          /* how many frames use_stack made */
+    size_t reached;         /* how far down the stack they went */
+};
+
+static void use_stack_body(void *arg)
+{
+    struct usage *u = arg;
+    char top;
+    u->frames = use_stack(u->bytes);
+    u->reached = (size_t)(&top - (const char *)deepest);
+}
+
+TEST(stack_size_can_be_chosen)
+{
+    struct usage u = {.bytes = 48 * 1024};
+    sp_ctx c = create_ctx_sized(use_stack_body, &u, 64 * 1024);
+    CHECK(c != NULL);
+    yield_ctx();
+    CHECK(is_ctx_finished(c));
+    CHECK_EQ(u.frames, 48);
+    destroy_ctx(c);
+
+    u = (struct usage){.bytes = 1024};       /* 3 KiB + 1: a page or more */
+    c = create_ctx_sized(use_stack_body, &u, 3 * 1024 + 1);
+    CHECK(c != NULL);
+    yield_ctx();
+    CHECK(is_ctx_finished(c));
+    CHECK_EQ(u.frames, 1);
+    destroy_ctx(c);
+}
+
+TEST(three_mib_of_stack)
+{
+    struct usage u = {.bytes = 3 << 20};
+    sp_ctx c = create_ctx(use_stack_body, &u);
+    yield_ctx();
+    CHECK(is_ctx_finished(c));
+    CHECK_EQ(u.frames, 3 * 1024);
+    CHECK(u.reached >= (3 << 20) - 1024);
+    destroy_ctx(c);
+}
+
+enum { MANY = 10000 };
+
+static int ran[MANY];
+
+static void count_rounds(void *arg)
+{
+    int *slot = arg;
+    for (int i = 0; i < 3; i++) {
+        ++*slot;
+        yield_ctx();
+    }
+    ++*slot;
+}
+
+TEST(ten_thousand_live_coroutines)
+{
+    static sp_ctx c[MANY];
+    for (int i = 0; i < MANY; i++) {
+        c[i] = create_ctx(count_rounds, &ran[i]);
+        CHECK(c[i] != NULL);
+    }
+    for (int round = 1; round <= 3; round++) {
+        yield_ctx();                         /* every one of them runs once */
+        for (int i = 0; i < MANY; i++)
+            CHECK_EQ(ran[i], round);
+    }
+    yield_ctx();
+    for (int i = 0; i < MANY; i++) {
+        CHECK_EQ(ran[i], 4);
+        CHECK(is_ctx_finished(c[i]));
+        destroy_ctx(c[i]);
+    }
+}
+
+/* One coroutine's whole life. */
+static void cycle(void)
+{
+    int n = 0;
+    sp_ctx c = create_ctx(count_rounds, &n);
+    if (c == NULL)
+        test_fail(__FILE__, __LINE__, "create_ctx: %s", strerror(errno));
+    while (!is_ctx_finished(c))
+        yield_ctx();
+    destroy_ctx(c);
+    if (n != 4)
+        test_fail(__FILE__, __LINE__, "ran %d steps", n);
+}
+
+TEST(create_run_destroy_200k_times_without_growth)
+{
+    for (int i = 0; i < 1000; i++)           /* let malloc settle */
+        cycle();
+    size_t maps = count_mappings(), rss = resident_bytes();
+    for (int i = 0; i < 200000; i++)
+        cycle();
+    CHECK_EQ(count_mappings(), maps);
+    size_t grown = resident_bytes() > rss ? resident_bytes() - rss : 0;
+    CHECK(grown < 256 * 1024);
+}
+
+/* Address space in use now, from /proc/self/statm. */
+static size_t address_space(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    CHECK(f != NULL && fscanf(f, "%lu", &pages) == 1);
+    fclose(f);
+    return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+TEST(enomem_under_rlimit_as_leaves_others_running)
+{
+    enum { EARLY = 8, MAX_LATE = 64 };
+    int early[EARLY] = {0}, late[MAX_LATE] = {0};
+    sp_ctx e[EARLY], l[MAX_LATE];
+    for (int i = 0; i < EARLY; i++) {
+        e[i] = create_ctx(count_rounds, &early[i]);
+        CHECK(e[i] != NULL);
+    }
+    yield_ctx();                             /* all started, all suspended */
+
+    /* Room for a few more stacks and no more. */
+    struct rlimit lim = {address_space() + 4 * STACK_CAPACITY, RLIM_INFINITY};
+    CHECK(setrlimit(RLIMIT_AS, &lim) == 0);
+    int n_late = 0;
+    errno = 0;
+    while (n_late < MAX_LATE && (l[n_late] = create_ctx(count_rounds, &late[n_late])) != NULL)
+        n_late++;
+    CHECK(n_late < MAX_LATE);
+    CHECK_EQ(errno, ENOMEM);
+    sp_ctx small = create_ctx_sized(count_rounds, &late[n_late], 16 * 1024);
+    CHECK(small != NULL);                   /* a small stack still fits */
+
+    for (int i = 0; i < 8; i++)
+        yield_ctx();
+    for (int i = 0; i < EARLY; i++) {
+        CHECK_EQ(early[i], 4);
+        destroy_ctx(e[i]);
+    }
+    for (int i = 0; i <= n_late; i++)
+        CHECK_EQ(late[i], 4);
+    for (int i = 0; i < n_late; i++)
+        destroy_ctx(l[i]);
+    destroy_ctx(small);
+}

@@ -1,0 +1,144 @@
+/* Guard pages: an overflow is reported and stops the process; other
+ * faults go to whoever handled SIGSEGV before. */
+#define _GNU_SOURCE
+#include <alloca.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "coroutine.h"
+#include "test.h"
+
+/* Grows the stack a page at a time, forever. */
+static void overflow(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        volatile char *p = alloca(4096);
+        p[0] = 1;
+    }
+}
+
+static void run_it(void *ctx)
+{
+    switch_ctx(ctx);
+}
+
+static void expect_overflow_report(sp_ctx c)
+{
+    char needle[64];
+    snprintf(needle, sizeof needle, "coroutine %zu: stack overflow", get_ctx_id_of(c));
+    struct death d = run_in_child(run_it, c);
+    CHECK(died_with(&d, SIGABRT, needle));
+    CHECK(strchr(d.message, '\n') == d.message + strlen(d.message) - 1);   /* one line */
+}
+
+TEST(overflow_is_reported)
+{
+    expect_overflow_report(create_ctx(overflow, NULL));
+}
+
+TEST(overflow_of_a_small_stack_is_reported)
+{
+    create_ctx(overflow, NULL);                 /* another one, not run */
+    expect_overflow_report(create_ctx_sized(overflow, NULL, 16 * 1024));
+}
+
+static void *overflow_in_thread(void *arg)
+{
+    (void)arg;
+    sp_ctx c = create_ctx_sized(overflow, NULL, 32 * 1024);
+    fprintf(stderr, "id %zu\n", get_ctx_id_of(c));
+    switch_ctx(c);
+    return NULL;
+}
+
+static void start_thread(void *unused)
+{
+    pthread_t t;
+    (void)unused;
+    pthread_create(&t, NULL, overflow_in_thread, NULL);
+    pthread_join(t, NULL);
+}
+
+TEST(overflow_in_another_thread_is_reported)
+{
+    struct death d = run_in_child(start_thread, NULL);
+    size_t id = 0;
+    char needle[64];
+    CHECK(sscanf(d.message, "id %zu", &id) == 1);
+    snprintf(needle, sizeof needle, "coroutine %zu: stack overflow", id);
+    CHECK(died_with(&d, SIGABRT, needle));
+}
+
+static void bad_pointer(void *arg)
+{
+    volatile int *p = arg;
+    *p = 1;
+}
+
+static void app_handler(int sig, siginfo_t *info, void *uctx)
+{
+    (void)sig;
+    (void)uctx;
+    _exit(info->si_addr == (void *)16 ? 42 : 43);
+}
+
+static void fault_with_app_handler(void *unused)
+{
+    struct sigaction sa = {.sa_sigaction = app_handler, .sa_flags = SA_SIGINFO};
+    (void)unused;
+    sigaction(SIGSEGV, &sa, NULL);
+    switch_ctx(create_ctx(bad_pointer, (void *)16));
+}
+
+TEST(other_faults_reach_the_application_handler)
+{
+    struct death d = run_in_child(fault_with_app_handler, NULL);
+    CHECK(WIFEXITED(d.status));
+    CHECK_EQ(WEXITSTATUS(d.status), 42);
+    CHECK(strstr(d.message, "overflow") == NULL);
+}
+
+static void fault_without_handler(void *unused)
+{
+    (void)unused;
+    switch_ctx(create_ctx(bad_pointer, (void *)16));
+}
+
+TEST(other_faults_kill_as_usual_without_a_handler)
+{
+    struct death d = run_in_child(fault_without_handler, NULL);
+    CHECK(died_with(&d, SIGSEGV, NULL));
+    CHECK(strstr(d.message, "overflow") == NULL);
+}
+
+static void where_am_i(void *arg)
+{
+    int local;
+    *(const void **)arg = &local;
+    yield_ctx();
+}
+
+/* Main touches a suspended coroutine's guard page: a bug, but not that
+ * coroutine's overflow, and not the library's to report. */
+static void fault_in_main_on_a_guard(void *unused)
+{
+    const char *local = NULL;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    (void)unused;
+    create_ctx(where_am_i, &local);
+    yield_ctx();
+    uintptr_t top = ((uintptr_t)local + page) & ~(page - 1);   /* local is in the top page */
+    volatile char *guard = (char *)(top - STACK_CAPACITY - 1);
+    *guard = 1;
+}
+
+TEST(a_fault_in_main_is_not_an_overflow)
+{
+    struct death d = run_in_child(fault_in_main_on_a_guard, NULL);
+    CHECK(died_with(&d, SIGSEGV, NULL));
+    CHECK(strstr(d.message, "overflow") == NULL);
+}

@@ -1,0 +1,90 @@
+/* Each thread has its own main context and rotation. */
+#include <pthread.h>
+
+#include "coroutine.h"
+#include "test.h"
+
+enum { THREADS = 4, PER_THREAD = 20, ROUNDS = 50 };
+
+struct worker {
+    pthread_t thread;
+    size_t ids[PER_THREAD];
+    int steps[PER_THREAD];
+    int errors;
+};
+
+struct job {
+    struct worker *w;
+    int k;
+};
+
+static void work(void *arg)
+{
+    struct job *j = arg;
+    for (int i = 0; i < ROUNDS; i++) {
+        /* Rotation is newest first, so everyone newer has had one more
+         * step by now, everyone older one fewer, in this thread only. */
+        for (int k = 0; k < PER_THREAD; k++) {
+            int expected = k > j->k ? i + 1 : i;
+            j->w->errors += j->w->steps[k] != expected;
+        }
+        j->w->errors += get_ctx_id() != j->w->ids[j->k];
+        j->w->steps[j->k]++;
+        yield_ctx();
+    }
+}
+
+static void *run_worker(void *arg)
+{
+    struct worker *w = arg;
+    struct job jobs[PER_THREAD];
+    sp_ctx c[PER_THREAD];
+    w->errors += get_ctx_id() != 0 || get_ctx_ptr() != NULL;
+    for (int k = 0; k < PER_THREAD; k++) {
+        jobs[k] = (struct job){w, k};
+        c[k] = create_ctx(work, &jobs[k]);
+        w->ids[k] = get_ctx_id_of(c[k]);
+    }
+    for (int done = 0; done < PER_THREAD;) {
+        yield_ctx();
+        done = 0;
+        for (int k = 0; k < PER_THREAD; k++)
+            done += is_ctx_finished(c[k]);
+    }
+    for (int k = 0; k < PER_THREAD; k++)
+        destroy_ctx(c[k]);
+    return NULL;
+}
+
+TEST(threads_each_have_their_own_coroutines)
+{
+    static struct worker w[THREADS];
+    for (int t = 0; t < THREADS; t++)
+        CHECK(pthread_create(&w[t].thread, NULL, run_worker, &w[t]) == 0);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(w[t].thread, NULL);
+    for (int t = 0; t < THREADS; t++) {
+        CHECK_EQ(w[t].errors, 0);
+        for (int k = 0; k < PER_THREAD; k++) {
+            CHECK_EQ(w[t].steps[k], ROUNDS);
+            for (int u = 0; u <= t; u++)      /* ids unique across threads */
+                for (int m = 0; m < (u == t ? k : PER_THREAD); m++)
+                    CHECK(w[u].ids[m] != w[t].ids[k]);
+        }
+    }
+}
+
+TEST(main_thread_and_others_at_once)
+{
+    /* Coroutines in main, while threads run theirs. */
+    static struct worker w[2];
+    for (int t = 0; t < 2; t++)
+        CHECK(pthread_create(&w[t].thread, NULL, run_worker, &w[t]) == 0);
+    struct worker mine = {0};
+    run_worker(&mine);
+    for (int t = 0; t < 2; t++)
+        pthread_join(w[t].thread, NULL);
+    CHECK_EQ(mine.errors, 0);
+    CHECK_EQ(w[0].errors, 0);
+    CHECK_EQ(w[1].errors, 0);
+}
