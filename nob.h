@@ -66,12 +66,6 @@ static void nob_cmd_append_(Nob_Cmd *cmd, ...)
 }
 #define nob_cmd_append(cmd, ...) nob_cmd_append_((cmd), __VA_ARGS__, (const char *)NULL)
 
-static void nob_cmd_extend(Nob_Cmd *cmd, const Nob_Cmd *more)
-{
-    for (size_t i = 0; i < more->count; i++)
-        nob_cmd_push(cmd, more->items[i]);
-}
-
 static void nob_cmd_free(Nob_Cmd *cmd)
 {
     free(cmd->items);
@@ -198,12 +192,6 @@ static bool nob_cmds_run_parallel(Nob_Cmd *cmds, size_t n, size_t jobs)
     }
     free(pids);
     return ok;
-}
-
-static bool nob_file_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
 }
 
 /* True when 'output' is missing or older than any of 'inputs'. A missing

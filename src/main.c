@@ -19,12 +19,14 @@ struct counter {
 static void say(const char *what, int n, int of)
 {
     int here;  /* its address shows which stack we are on */
+    char who[40] = "main";
     sp_ctx self = get_ctx_ptr();
-    if (self == NULL)
-        printf("[ctx %zu | main            | stack %p] %s\n", get_ctx_id(), (void *)&here, what);
-    else
-        printf("[ctx %zu | handle %p | stack %p] %s %d of %d\n",
-               get_ctx_id(), (void *)self, (void *)&here, what, n, of);
+    if (self != NULL)
+        snprintf(who, sizeof who, "handle %p", (void *)self);
+    printf("[ctx %zu | %-21s | stack %p] %s", get_ctx_id(), who, (void *)&here, what);
+    if (of > 0)
+        printf(" %d of %d", n, of);
+    putchar('\n');
 }
 
 static void count(void *arg)

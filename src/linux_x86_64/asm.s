@@ -107,7 +107,7 @@ switch_ctx:
  *
  * Consumes the frame at 'sp' (drawn at the top of this file), bottom up,
  * and returns into whatever its return address names: the caller of
- * yield_ctx or switch_ctx, or _asm_ctx_entry for a coroutine's first run.
+ * yield_ctx or switch_ctx, or _asm_ctx_start for a coroutine's first run.
  */
 	.globl	_asm_restore_ctx
 	.hidden	_asm_restore_ctx
@@ -166,20 +166,29 @@ _asm_finish_ctx:
 
 /* _asm_ctx_entry: the first code every coroutine runs.
  *
- * platform_setup_stack seeds a frame whose return address is this label, so
- * _asm_restore_ctx arrives here with
+ * platform_setup_stack seeds a frame whose return address is _asm_ctx_start,
+ * so _asm_restore_ctx arrives there with
  *
  *     r12 = fn    r13 = arg    r14 = finish    rsp = top of stack, 16-aligned
  *
  * The calls below therefore enter fn and finish with rsp % 16 == 8, as any
  * C function expects.
+ *
+ * Why the nop: a debugger looks up the code that a return address belongs
+ * to at address - 1 (the call before it). The seeded return address is not
+ * after a call, so that byte must still be in here, where the CFI says
+ * there is no caller, or a backtrace would wander into the routine above.
  */
 	.globl	_asm_ctx_entry
 	.hidden	_asm_ctx_entry
 	.type	_asm_ctx_entry, @function
+	.globl	_asm_ctx_start
+	.hidden	_asm_ctx_start
 _asm_ctx_entry:
 	.cfi_startproc
 	.cfi_undefined %rip             /* no caller: backtraces end here */
+	nop
+_asm_ctx_start:
 	endbr64
 	movq	%r13, %rdi              /* arg 1 of fn */
 	call	*%r12                   /* fn(arg) */

@@ -34,9 +34,9 @@ _Static_assert(offsetof(struct frame, rbp) == 0x30, "frame: rbp");
 _Static_assert(offsetof(struct frame, rip) == 0x38, "frame: rip");
 _Static_assert(sizeof(struct frame) == 0x40, "frame: size");
 
-PLATFORM_HIDDEN void _asm_ctx_entry(void);
+PLATFORM_HIDDEN void _asm_ctx_start(void);   /* in asm.s */
 
-/* The frame sits right under the 16-aligned top, so _asm_ctx_entry starts
+/* The frame sits right under the 16-aligned top, so _asm_ctx_start runs
  * with rsp == top: aligned for the calls it makes. A new coroutine starts
  * with the control words of the code that created it, as a new thread
  * starts with those of its parent. */
@@ -49,7 +49,7 @@ void *platform_setup_stack(void *top, coroutine fn, void *arg, finalizer finish)
         .r12 = (uintptr_t)fn,
         .r13 = (uintptr_t)arg,
         .r14 = (uintptr_t)finish,
-        .rip = (uintptr_t)_asm_ctx_entry,
+        .rip = (uintptr_t)_asm_ctx_start,
     };
     __asm__ volatile("stmxcsr %0" : "=m"(f->mxcsr));
     __asm__ volatile("fnstcw %0" : "=m"(f->x87_cw));
