@@ -41,8 +41,11 @@
  * CAVEATS
  * - Stacks do not grow. Each has STACK_CAPACITY bytes unless created with
  *   create_ctx_sized(); memory is committed only as pages are touched. A
- *   guard page lies below every stack: overflowing it prints
- *   "coroutine N: stack overflow" and aborts. This uses a SIGSEGV handler
+ *   64 KiB guard lies below every stack: overflowing into it prints
+ *   "coroutine N: stack overflow" and aborts. A single frame larger than
+ *   the guard can still jump past it; so can a signal handler's frame on a
+ *   tiny stack, which lands on the coroutine's stack unless the handler was
+ *   installed with SA_ONSTACK. This uses a SIGSEGV handler
  *   (installed at the first create, running on a per-thread alternate
  *   signal stack); faults that are not guard-page hits go on to the handler
  *   that was installed before it.
@@ -122,14 +125,15 @@ void switch_ctx(sp_ctx ctx);
 /* ==== Status ============================================================ */
 
 /* True once the coroutine's function has returned; false for NULL (main).
- * Aborts: 'ctx' was destroyed. */
+ * Aborts: 'ctx' was destroyed or belongs to another thread. */
 bool is_ctx_finished(sp_ctx ctx);
 
 /* The running context's id: 0 in main, else unique in the process and
  * fixed for the coroutine's life. */
 size_t get_ctx_id(void);
 
-/* The id of 'ctx' (0 for NULL, main). Aborts: 'ctx' was destroyed. */
+/* The id of 'ctx' (0 for NULL, main).
+ * Aborts: 'ctx' was destroyed or belongs to another thread. */
 size_t get_ctx_id_of(sp_ctx ctx);
 
 /* The running coroutine's handle; NULL in main. */

@@ -14,12 +14,25 @@
 /* Big enough for the handler below and any handler it forwards to. */
 #define ALT_STACK_SIZE (64 * 1024)
 
+/* The guard is wider than a page because stacks lie next to each other: a
+ * function with a big frame (a 16 KiB buffer, say) moves the stack pointer
+ * past a one-page guard in one step and would write into the neighbouring
+ * stack without a fault. It costs address space only, no memory and no
+ * extra mapping. */
+#define GUARD_SIZE (64 * 1024)
+
 static size_t page_size(void)
 {
     static size_t page;     /* racy but idempotent: every thread stores the same */
     if (page == 0)
         page = (size_t)sysconf(_SC_PAGESIZE);
     return page;
+}
+
+static size_t guard_size(void)
+{
+    size_t page = page_size();
+    return GUARD_SIZE > page ? GUARD_SIZE / page * page : page;
 }
 
 /* =====================================================================
@@ -30,17 +43,17 @@ static size_t page_size(void)
  * another stack" (address space, RLIMIT_AS or the mapping count). */
 int stack_alloc(struct stack *s, size_t usable)
 {
-    size_t page = page_size();
-    if (usable > SIZE_MAX - 2 * page) {
+    size_t page = page_size(), guard = guard_size();
+    if (usable > SIZE_MAX - page - guard) {
         errno = ENOMEM;
         return -1;
     }
-    size_t size = (usable + page - 1) / page * page + page;
+    size_t size = (usable + page - 1) / page * page + guard;
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (p == MAP_FAILED)
         goto out_enomem;
-    if (mprotect(p, page, PROT_NONE) != 0)   /* splits the mapping in two */
+    if (mprotect(p, guard, PROT_NONE) != 0)  /* splits the mapping in two */
         goto out_unmap;
     s->base = p;
     s->size = size;
@@ -103,7 +116,7 @@ static void report_overflow(size_t id, const void *addr, const struct stack *s)
     p = put_str(p, ": stack overflow (fault at ");
     p = put_ptr(p, addr);
     p = put_str(p, ", stack ");
-    p = put_ptr(p, s->base + page_size());
+    p = put_ptr(p, s->base + guard_size());
     p = put_str(p, "-");
     p = put_ptr(p, stack_top(s));
     p = put_str(p, ")\n");
@@ -133,7 +146,7 @@ static void on_segv(int sig, siginfo_t *info, void *uctx)
     const struct stack *s;
     size_t id;
     const char *addr = info->si_addr;
-    if (stack_of_running_ctx(&s, &id) && addr >= s->base && addr < s->base + page_size())
+    if (stack_of_running_ctx(&s, &id) && addr >= s->base && addr < s->base + guard_size())
         report_overflow(id, addr, s);
     forward(sig, info, uctx);
 }

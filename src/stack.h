@@ -1,12 +1,12 @@
-/* stack.h - coroutine stacks: mapped with a guard page, overflow reported.
+/* stack.h - coroutine stacks: mapped with a guard below, overflow reported.
  *
- *     base                base + page                          base + size
+ *     base                base + guard                         base + size
  *     | guard (PROT_NONE) | usable, grows down from the top <- |
  *
- * Stacks grow down on every supported target, so one guard page below the
+ * Stacks grow down on every supported target, so a guard region below the
  * usable part catches an overflow: the fault lands in our SIGSEGV handler,
  * which runs on a per-thread alternate signal stack because the faulting
- * stack has no room left.
+ * stack has no room left. The guard is 64 KiB (stack.c says why).
  */
 #ifndef COROUTINE_STACK_H
 #define COROUTINE_STACK_H
@@ -17,11 +17,11 @@
 #include "platform.h"
 
 struct stack {
-    char *base;     /* lowest address: the guard page; NULL when none */
+    char *base;     /* lowest address: the guard; NULL when none */
     size_t size;    /* the whole mapping, guard included */
 };
 
-/* Map a stack with at least 'usable' bytes above its guard page.
+/* Map a stack with at least 'usable' bytes above its guard.
  * 0, or -1 with errno = ENOMEM. */
 PLATFORM_HIDDEN int stack_alloc(struct stack *s, size_t usable);
 

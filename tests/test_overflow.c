@@ -46,6 +46,22 @@ TEST(overflow_of_a_small_stack_is_reported)
     expect_overflow_report(create_ctx_sized(overflow, NULL, 16 * 1024));
 }
 
+/* One big frame that moves the stack pointer 16 KiB past the bottom of the
+ * usable stack in a single step, touching its lowest byte first. */
+static void big_frame(void *arg)
+{
+    volatile char *p = alloca(*(size_t *)arg + 16 * 1024);
+    p[0] = 1;
+}
+
+TEST(a_frame_that_jumps_past_the_bottom_is_reported)
+{
+    static size_t size = 64 * 1024;
+    sp_ctx neighbour = create_ctx_sized(big_frame, &size, size);
+    CHECK(neighbour != NULL);                   /* mapped right below, likely */
+    expect_overflow_report(create_ctx_sized(big_frame, &size, size));
+}
+
 static void *overflow_in_thread(void *arg)
 {
     (void)arg;
