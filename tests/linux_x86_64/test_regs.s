@@ -28,6 +28,25 @@
 	fldcw	\slot(%rsp)
 .endm
 
+/* Load rbx, rbp, r12..r15 with %rdx + 1 .. %rdx + 6. */
+.macro LOAD_REGS
+	leaq	1(%rdx), %rbx
+	leaq	2(%rdx), %rbp
+	leaq	3(%rdx), %r12
+	leaq	4(%rdx), %r13
+	leaq	5(%rdx), %r14
+	leaq	6(%rdx), %r15
+.endm
+
+/* Set 'bit' in %eax unless \reg == %rdx + \k. */
+.macro EXPECT reg, k, bit
+	leaq	\k(%rdx), %rcx
+	cmpq	%rcx, %\reg
+	je	1f
+	orl	$\bit, %eax
+1:
+.endm
+
 	.text
 
 /* uint64_t regs_across(void (*switcher)(sp_ctx), sp_ctx target, uint64_t seed)
@@ -73,42 +92,19 @@ regs_across:
 	SET_ROUNDING 16
 
 	movq	%rdi, %rax              /* the switcher */
-	leaq	1(%rdx), %rbx
-	leaq	2(%rdx), %rbp
-	leaq	3(%rdx), %r12
-	leaq	4(%rdx), %r13
-	leaq	5(%rdx), %r14
-	leaq	6(%rdx), %r15
+	LOAD_REGS
 	movq	%rsi, %rdi              /* its argument */
 	call	*%rax
 
 	movq	(%rsp), %rdx            /* seed; rdx is caller-saved */
 	xorl	%eax, %eax
-	leaq	1(%rdx), %rcx
-	cmpq	%rcx, %rbx
-	je	1f
-	orl	$0x01, %eax
-1:	leaq	2(%rdx), %rcx
-	cmpq	%rcx, %rbp
-	je	1f
-	orl	$0x02, %eax
-1:	leaq	3(%rdx), %rcx
-	cmpq	%rcx, %r12
-	je	1f
-	orl	$0x04, %eax
-1:	leaq	4(%rdx), %rcx
-	cmpq	%rcx, %r13
-	je	1f
-	orl	$0x08, %eax
-1:	leaq	5(%rdx), %rcx
-	cmpq	%rcx, %r14
-	je	1f
-	orl	$0x10, %eax
-1:	leaq	6(%rdx), %rcx
-	cmpq	%rcx, %r15
-	je	1f
-	orl	$0x20, %eax
-1:	stmxcsr	16(%rsp)
+	EXPECT	rbx, 1, 0x01
+	EXPECT	rbp, 2, 0x02
+	EXPECT	r12, 3, 0x04
+	EXPECT	r13, 4, 0x08
+	EXPECT	r14, 5, 0x10
+	EXPECT	r15, 6, 0x20
+	stmxcsr	16(%rsp)
 	movl	16(%rsp), %ecx
 	shrl	$13, %ecx
 	andl	$3, %ecx
@@ -167,12 +163,7 @@ regs_clobber:
 	movq	%rax, (%rsp)
 1:	movq	(%rsp), %rdx
 	notq	%rdx                    /* unlike anything regs_across loads */
-	leaq	1(%rdx), %rbx
-	leaq	2(%rdx), %rbp
-	leaq	3(%rdx), %r12
-	leaq	4(%rdx), %r13
-	leaq	5(%rdx), %r14
-	leaq	6(%rdx), %r15
+	LOAD_REGS
 	SET_ROUNDING 8
 	call	yield_ctx
 	jmp	1b
