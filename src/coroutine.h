@@ -53,6 +53,9 @@
  *   rotation, and a coroutine only ever runs on the thread that created it.
  * - The floating-point control words (rounding mode, exception masks) are
  *   part of each context. A new coroutine starts with its creator's.
+ * - A coroutine's stack ends at its entry trampoline: nothing may unwind
+ *   past it. A C++ exception must not leave the coroutine's function, and
+ *   a coroutine must not call pthread_exit().
  *
  * ERRORS
  * Two channels. When the system refuses (out of memory, out of mappings) or
