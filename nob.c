@@ -3,6 +3,8 @@
  *   ./nob          build build/libcoroutine.a and the demo build/app
  *   ./nob test     build and run the test suite with gcc and clang, at -O0
  *                  and -O2; the last line sums it up: N passed, N failed
+ *   ./nob bench    build and run the benchmarks (arguments go to them;
+ *                  --quick for a fast smoke run)
  *
  * The target folder src/<os>_<arch>/ is picked here, once, so that no
  * source file has to ask which machine it is on.
@@ -19,11 +21,13 @@
 
 #define SRC "src"
 #define TESTS "tests"
+#define BENCH "bench"
+#define BOOST_HEADER "/usr/include/boost/context/detail/fcontext.hpp"
 
 static const char *warnings[] = {"-Wall", "-Wextra", "-Wpedantic"};
 static const char *headers[] = {
     SRC "/coroutine.h", SRC "/platform.h", SRC "/stack.h", SRC "/array.h",
-    TESTS "/test.h",
+    TESTS "/test.h", BENCH "/bench.h",
 };
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -255,10 +259,78 @@ static bool build_all(const Config *c)
     return build_library(c) && build_demo(c);
 }
 
+static const Config default_config = {"default", "cc", "-O2", false, HOST_TARGET, "build"};
+
 static int cmd_build(void)
 {
-    Config c = {"default", "cc", "-O2", false, HOST_TARGET, "build"};
-    return build_all(&c) ? 0 : 1;
+    return build_all(&default_config) ? 0 : 1;
+}
+
+/* The benchmark: our workloads and the same ones on Boost.Context (when its
+ * headers are installed: boost.cpp, else boost_missing.c says how to get
+ * them), glibc ucontext and a bare register swap. */
+static bool build_bench(void)
+{
+    const Config *c = &default_config;
+    const char *dir = "build/bench";
+    const char *srcs[32];
+    size_t n = list_files(BENCH, "", ".c", srcs, 24);
+    n += list_files(nob_fmt(BENCH "/%s", c->target), "", ".c", srcs + n, 4);
+    n += list_files(nob_fmt(BENCH "/%s", c->target), "", ".s", srcs + n, 4);
+    bool have_boost = nob_file_exists(BOOST_HEADER);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)      /* boost_missing.c only without Boost */
+        if (!(have_boost && strcmp(srcs[i], BENCH "/boost_missing.c") == 0))
+            srcs[kept++] = srcs[i];
+    if (!build_all(c) || !nob_mkdir_p(dir))
+        return false;
+    const char *boost_obj = nob_fmt("%s/boost.o", dir);
+    const char *boost_src[] = {BENCH "/boost.cpp"};
+    if (have_boost && stale(boost_obj, boost_src, 1)) {
+        Nob_Cmd cmd = {0};
+        nob_cmd_append(&cmd, "c++", "-O2", "-g", "-std=c++11", "-Wall", "-Wextra", "-Werror",
+                       "-I" SRC, "-c", boost_src[0], "-o", boost_obj);
+        bool ok = nob_cmd_run(&cmd);
+        nob_cmd_free(&cmd);
+        if (!ok)
+            return false;
+    }
+    const char *program = nob_fmt("%s/bench", dir);
+    const char *inputs[40];
+    size_t k = 0;
+    for (size_t i = 0; i < kept; i++)
+        inputs[k++] = srcs[i];
+    inputs[k++] = lib_path(c);
+    if (have_boost)
+        inputs[k++] = boost_obj;
+    if (!stale(program, inputs, k))
+        return true;
+    Nob_Cmd cmd = {0};
+    nob_cmd_append(&cmd, have_boost ? "c++" : c->cc, "-O2", "-g", "-I" SRC, "-o", program);
+    for (size_t i = 0; i < k; i++) {
+        if (have_boost && !is_asm(inputs[i]) && strstr(inputs[i], ".c") &&
+            strcmp(inputs[i] + strlen(inputs[i]) - 2, ".c") == 0)
+            nob_cmd_append(&cmd, "-x", "c", inputs[i], "-x", "none");
+        else
+            nob_cmd_push(&cmd, inputs[i]);
+    }
+    nob_cmd_append(&cmd, "-pthread");
+    if (have_boost)
+        nob_cmd_append(&cmd, "-lboost_context");
+    bool ok = nob_cmd_run(&cmd);
+    nob_cmd_free(&cmd);
+    return ok;
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+    if (!build_bench())
+        return 1;
+    Nob_Cmd cmd = {0};
+    nob_cmd_append(&cmd, "build/bench/bench");
+    for (int i = 0; i < argc; i++)
+        nob_cmd_push(&cmd, argv[i]);
+    return nob_cmd_run(&cmd) ? 0 : 1;
 }
 
 static int cmd_test(void)
@@ -294,7 +366,7 @@ static int cmd_test(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ./nob [test|help]\n");
+    fprintf(f, "usage: ./nob [test|bench [ARGS...]|help]\n");
 }
 
 int main(int argc, char **argv)
@@ -304,6 +376,8 @@ int main(int argc, char **argv)
         return cmd_build();
     if (strcmp(argv[1], "test") == 0)
         return cmd_test();
+    if (strcmp(argv[1], "bench") == 0)
+        return cmd_bench(argc - 2, argv + 2);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return 0;

@@ -194,6 +194,12 @@ static bool nob_cmds_run_parallel(Nob_Cmd *cmds, size_t n, size_t jobs)
     return ok;
 }
 
+static bool nob_file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
 /* True when 'output' is missing or older than any of 'inputs'. A missing
  * input also counts as a reason to rebuild, so its error shows up. */
 static bool nob_needs_rebuild(const char *output, const char **inputs, size_t n)

@@ -12,7 +12,7 @@
  *     sp+0x18  r13              |
  *     sp+0x10  r14              |
  *     sp+0x08  r15             /
- *     sp+0x04  x87 control word (16 bits), then 16 unused bits
+ *     sp+0x04  x87 control word (16 bits), then 16 zero bits
  *     sp+0x00  MXCSR (32 bits)                            <- sp
  *
  * Alignment: the ABI has rsp % 16 == 0 at every 'call', so on entry to any
@@ -22,6 +22,18 @@
  * Only callee-saved state is kept. The control bits of MXCSR (rounding,
  * exception masks) and the x87 control word are callee-saved too, so a
  * coroutine that changes its rounding mode keeps it to itself.
+ *
+ * Two choices make the switch fast (docs/performance.md has the numbers):
+ * - The control words cost most where they are loaded only when they
+ *   changed, since telling requires reading back what 'stmxcsr' just
+ *   stored, and that read waits for the store (about 10 cycles on the AMD
+ *   EPYC we measure on). 'ldmxcsr' itself is cheap there, 'fldcw' is not,
+ *   and 'fnstcw' reads back freely. So MXCSR is loaded on every switch and
+ *   the x87 control word only when it differs.
+ * - A context resumes with an indirect 'jmp', not 'ret'. A 'ret' is
+ *   predicted from the return stack, which holds where *this* context called
+ *   from, so it mispredicts whenever the other context sits elsewhere.
+ *   'notrack' lets the jump land on a return address, which has no endbr64.
  */
 
 /* Push the frame above; the return address is already in place. */
@@ -44,7 +56,7 @@
 	pushq	%r15                    /* sp+0x08 */
 	.cfi_adjust_cfa_offset 8
 	.cfi_rel_offset %r15, 0
-	subq	$8, %rsp                /* sp+0x00: room for the control words */
+	pushq	$0                      /* sp+0x00: control words, unused bits 0 */
 	.cfi_adjust_cfa_offset 8
 	stmxcsr	(%rsp)                  /* SSE rounding mode, exception masks */
 	fnstcw	4(%rsp)                 /* x87 precision and rounding control */
@@ -78,8 +90,8 @@ yield_ctx:
 	SAVE_FRAME
 	movq	%rsp, %rdi              /* arg 1: where this context was saved */
 	call	yield_ctx_inner         /* returns the sp to resume */
-	movq	%rax, %rdi
-	jmp	_asm_restore_ctx
+	movzwl	4(%rsp), %ecx           /* the x87 control word in force */
+	jmp	_asm_resume
 	.cfi_endproc
 	.size	yield_ctx, .-yield_ctx
 
@@ -97,48 +109,67 @@ switch_ctx:
 	movq	%rdi, %rsi              /* arg 2: the target */
 	movq	%rsp, %rdi              /* arg 1: where this context was saved */
 	call	switch_ctx_inner        /* returns the sp to resume */
-	movq	%rax, %rdi
-	jmp	_asm_restore_ctx
+	movzwl	4(%rsp), %ecx           /* the x87 control word in force */
+	jmp	_asm_resume
 	.cfi_endproc
 	.size	switch_ctx, .-switch_ctx
+
+/* _asm_resume: the second half of every switch, not called but jumped to,
+ * with
+ *
+ *     rax = sp of the frame to resume (drawn at the top of this file)
+ *     ecx = the x87 control word in force now
+ *
+ * It consumes the frame and jumps to its return address: the caller of
+ * yield_ctx or switch_ctx, or _asm_ctx_start for a coroutine's first run.
+ */
+	.type	_asm_resume, @function
+_asm_resume:
+	.cfi_startproc
+	movq	%rax, %rsp              /* the switch: now on the other stack */
+	FRAME_CFI
+	movq	0x38(%rsp), %rdx        /* where to resume, loaded early */
+	ldmxcsr	(%rsp)                  /* its SSE rounding mode and masks */
+	cmpw	4(%rsp), %cx            /* its x87 control word the same? */
+	jne	2f
+1:	movq	0x08(%rsp), %r15
+	movq	0x10(%rsp), %r14
+	movq	0x18(%rsp), %r13
+	movq	0x20(%rsp), %r12
+	movq	0x28(%rsp), %rbx
+	movq	0x30(%rsp), %rbp
+	.cfi_remember_state
+	leaq	0x40(%rsp), %rsp        /* pop the frame, return address too */
+	.cfi_def_cfa %rsp, 0
+	.cfi_register %rip, %rdx
+	.cfi_same_value %rbp
+	.cfi_same_value %rbx
+	.cfi_same_value %r12
+	.cfi_same_value %r13
+	.cfi_same_value %r14
+	.cfi_same_value %r15
+	notrack jmp *%rdx               /* resumed */
+2:	.cfi_restore_state
+	fldcw	4(%rsp)                 /* no: load its own */
+	jmp	1b
+	.cfi_endproc
+	.size	_asm_resume, .-_asm_resume
 
 /* void _asm_restore_ctx(void *sp)
  *                       rdi
  *
- * Consumes the frame at 'sp' (drawn at the top of this file), bottom up,
- * and returns into whatever its return address names: the caller of
- * yield_ctx or switch_ctx, or _asm_ctx_start for a coroutine's first run.
+ * Resume the frame at 'sp' from C, where there is no frame of ours to read
+ * the x87 control word in force from: store it in the red zone instead.
  */
 	.globl	_asm_restore_ctx
 	.hidden	_asm_restore_ctx
 	.type	_asm_restore_ctx, @function
 _asm_restore_ctx:
 	.cfi_startproc
-	movq	%rdi, %rsp              /* the switch: now on the other stack */
-	FRAME_CFI
-	ldmxcsr	(%rsp)                  /* its rounding mode, not ours */
-	fldcw	4(%rsp)
-	addq	$8, %rsp
-	.cfi_adjust_cfa_offset -8
-	popq	%r15
-	.cfi_adjust_cfa_offset -8
-	.cfi_restore %r15
-	popq	%r14
-	.cfi_adjust_cfa_offset -8
-	.cfi_restore %r14
-	popq	%r13
-	.cfi_adjust_cfa_offset -8
-	.cfi_restore %r13
-	popq	%r12
-	.cfi_adjust_cfa_offset -8
-	.cfi_restore %r12
-	popq	%rbx
-	.cfi_adjust_cfa_offset -8
-	.cfi_restore %rbx
-	popq	%rbp
-	.cfi_adjust_cfa_offset -8
-	.cfi_restore %rbp
-	ret                             /* pops the return address: resumed */
+	fnstcw	-8(%rsp)                /* below rsp: the ABI's red zone */
+	movzwl	-8(%rsp), %ecx
+	movq	%rdi, %rax
+	jmp	_asm_resume
 	.cfi_endproc
 	.size	_asm_restore_ctx, .-_asm_restore_ctx
 

@@ -1,0 +1,243 @@
+/* bench.c - compares this library with Boost.Context, glibc ucontext and a
+ * bare register swap, all measured in the same run.
+ *
+ *     bench [--quick] [--rounds N] [--memory N]
+ *     bench --instructions         instructions per switch, under callgrind
+ *
+ * Timed workloads run in rounds; each round runs every workload on every
+ * implementation once, in turn, so a noisy moment hits all of them alike.
+ * The tables give the median and the range over the rounds, and the ratio
+ * of our median to Boost's.
+ */
+#define _GNU_SOURCE
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define MAX_ROUNDS 64
+
+static const struct backend *const backends[] = {&ours, &boost_context, &ucontext, &bare, &bare_fp};
+enum { N_BACKENDS = sizeof backends / sizeof backends[0] };
+
+/* A timed workload: how to run it on a backend, and how many operations. */
+struct workload {
+    const char *name;
+    long ops;
+    double (*run)(const struct backend *b, long n);
+    double samples[N_BACKENDS][MAX_ROUNDS];
+};
+
+static double run_switch(const struct backend *b, long n) { return b->switch_ns ? b->switch_ns(n) : -1; }
+static double run_yield(const struct backend *b, long n) { return b->yield_ns ? b->yield_ns(n) : -1; }
+static double run_ring(const struct backend *b, int ring, long n) { return b->rotate_ns ? b->rotate_ns(ring, n) : -1; }
+static double run_ring2(const struct backend *b, long n) { return run_ring(b, 2, n); }
+static double run_ring100(const struct backend *b, long n) { return run_ring(b, 100, n); }
+static double run_ring10k(const struct backend *b, long n) { return run_ring(b, 10000, n); }
+static double run_life(const struct backend *b, long n) { return b->lifecycle_ns ? b->lifecycle_ns(n) : -1; }
+static double run_life_reused(const struct backend *b, long n) { return b->lifecycle_reused_ns ? b->lifecycle_reused_ns(n) : -1; }
+
+static struct workload workloads[] = {
+    {"switch: ping-pong of two contexts", 2000000, run_switch, {{0}}},
+    {"yield: main and one coroutine", 2000000, run_yield, {{0}}},
+    {"rotation through 2 coroutines", 2000000, run_ring2, {{0}}},
+    {"rotation through 100 coroutines", 2000000, run_ring100, {{0}}},
+    {"rotation through 10,000 coroutines", 2000000, run_ring10k, {{0}}},
+    {"create + run + destroy", 500000, run_life, {{0}}},
+    {"create + run + destroy, one stack reused", 500000, run_life_reused, {{0}}},
+};
+enum { N_WORKLOADS = sizeof workloads / sizeof workloads[0] };
+
+static int compare(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+struct stats {
+    double median, min, max;
+};
+
+static struct stats stats_of(const double *samples, int n)
+{
+    double sorted[MAX_ROUNDS];
+    memcpy(sorted, samples, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, compare);
+    return (struct stats){n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2,
+                          sorted[0], sorted[n - 1]};
+}
+
+static void run_rounds(int rounds, long scale)
+{
+    for (int r = 0; r < rounds; r++) {
+        fprintf(stderr, "round %d of %d\n", r + 1, rounds);
+        for (int w = 0; w < N_WORKLOADS; w++)
+            for (int b = 0; b < N_BACKENDS; b++) {
+                long n = workloads[w].ops / scale;
+                if (backends[b] == &ucontext)
+                    n /= 10;                    /* ~50x slower per switch */
+                if (n < 20000)                  /* a whole turn of the largest ring */
+                    n = 20000;
+                workloads[w].samples[b][r] = backends[b]->missing ? -1 : workloads[w].run(backends[b], n);
+            }
+    }
+}
+
+static void print_cell(double *samples, int rounds)
+{
+    if (samples[0] < 0) {
+        printf(" - |");
+        return;
+    }
+    struct stats s = stats_of(samples, rounds);
+    printf(" %.1f (%.1f-%.1f) |", s.median, s.min, s.max);
+}
+
+/* Median of our samples over Boost's, or a negative number if either is missing. */
+static double ratio(const struct workload *w, int rounds)
+{
+    if (w->samples[0][0] < 0 || w->samples[1][0] < 0)
+        return -1;
+    return stats_of(w->samples[0], rounds).median / stats_of(w->samples[1], rounds).median;
+}
+
+static void print_timings(int rounds)
+{
+    printf("\nNanoseconds per operation: median (min-max) of %d rounds\n\n", rounds);
+    printf("| workload |");
+    for (int b = 0; b < N_BACKENDS; b++)
+        printf(" %s |", backends[b]->name);
+    printf(" ours / Boost |\n|---|");
+    for (int b = 0; b <= N_BACKENDS; b++)
+        printf("---|");
+    printf("\n");
+    for (int w = 0; w < N_WORKLOADS; w++) {
+        printf("| %s |", workloads[w].name);
+        for (int b = 0; b < N_BACKENDS; b++)
+            print_cell(workloads[w].samples[b], rounds);
+        double q = ratio(&workloads[w], rounds);
+        if (q < 0)
+            printf(" - |\n");
+        else
+            printf(" %.2fx |\n", q);
+    }
+    for (int b = 0; b < N_BACKENDS; b++)
+        if (backends[b]->missing)
+            printf("\n%s: %s\n", backends[b]->name, backends[b]->missing);
+}
+
+static void print_memory_row(const char *name, const char *stack, struct memory m)
+{
+    printf("| %s | %s | %ld | %.2f | %.2f | %.2f | %ld |\n", name, stack, m.created,
+           m.rss / 1024, m.page_tables / 1024, (m.rss + m.page_tables) / 1024, m.mappings);
+}
+
+/* Memory is measured once per implementation: it does not jitter. */
+static void print_memory(long n)
+{
+    printf("\nUp to %ld coroutines at once, each suspended holding 512 bytes of live stack\n\n", n);
+    printf("| implementation | stack | created | RSS KiB each | page tables KiB each | "
+           "both | mappings added |\n|---|---|---|---|---|---|---|\n");
+    print_memory_row("ours, create_ctx", "4 MiB", ours.memory(n, 0));
+    print_memory_row("ours, create_ctx_sized", "4 KiB", ours.memory(n, 4096));
+    for (int b = 1; b < N_BACKENDS; b++)
+        if (backends[b]->memory && !backends[b]->missing)
+            print_memory_row(backends[b]->name, "128 KiB, malloc", backends[b]->memory(n, 0));
+}
+
+/* ---- instructions per switch, counted by callgrind ---------------------- */
+
+/* Run ourselves under callgrind for one ping-pong and return the total
+ * instruction count, or -1. */
+static long callgrind_total(const char *self, const char *backend, long n)
+{
+    char count[32], out[8192];
+    int fds[2];
+    snprintf(count, sizeof count, "%ld", n);
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        execlp("valgrind", "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+               self, "--switch-only", backend, count, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t len = 0;
+    ssize_t k;
+    while ((k = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
+        len += (size_t)k;
+    out[len] = '\0';
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    const char *p = strstr(out, "Collected : ");
+    return p ? atol(p + strlen("Collected : ")) : -1;
+}
+
+static int print_instructions(const char *self)
+{
+    const long n = 200000;
+    printf("\nInstructions per one-way switch (callgrind; the difference between "
+           "%ld and %ld round trips)\n\n| implementation | instructions |\n|---|---|\n", n, 2 * n);
+    for (int b = 0; b < N_BACKENDS; b++) {
+        if (backends[b]->missing || !backends[b]->switch_ns)
+            continue;
+        long one = callgrind_total(self, backends[b]->name, n);
+        long two = callgrind_total(self, backends[b]->name, 2 * n);
+        if (one < 0 || two < 0) {
+            fprintf(stderr, "bench: valgrind did not run (apt-get install valgrind)\n");
+            return 1;
+        }
+        printf("| %s | %.1f |\n", backends[b]->name, (two - one) / (2.0 * n));
+    }
+    return 0;
+}
+
+static int switch_only(const char *name, long n)
+{
+    for (int b = 0; b < N_BACKENDS; b++)
+        if (strcmp(backends[b]->name, name) == 0 && backends[b]->switch_ns) {
+            backends[b]->switch_ns(n);
+            return 0;
+        }
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    int rounds = 7;
+    long scale = 1, memory_n = 1000000;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            rounds = 1;
+            scale = 1000;
+            memory_n = 1000;
+        } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+            rounds = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--memory") == 0 && i + 1 < argc) {
+            memory_n = atol(argv[++i]);
+        } else if (strcmp(argv[i], "--instructions") == 0) {
+            return print_instructions(argv[0]);
+        } else if (strcmp(argv[i], "--switch-only") == 0 && i + 2 < argc) {
+            return switch_only(argv[i + 1], atol(argv[i + 2]));
+        } else {
+            fprintf(stderr, "usage: bench [--quick] [--rounds N] [--memory N] [--instructions]\n");
+            return 2;
+        }
+    }
+    if (rounds < 1 || rounds > MAX_ROUNDS) {
+        fprintf(stderr, "bench: rounds must be 1 to %d\n", MAX_ROUNDS);
+        return 2;
+    }
+    run_rounds(rounds, scale);
+    print_timings(rounds);
+    print_memory(memory_n);
+    return 0;
+}
