@@ -24,16 +24,14 @@ PLATFORM_HIDDEN void *platform_setup_stack(void *top, coroutine fn, void *arg, f
 
 /* ---- asm.s: entered from C -------------------------------------------- */
 
-/* Switch to the frame at 'sp'; never returns. */
-PLATFORM_HIDDEN PLATFORM_NORETURN void _asm_restore_ctx(void *sp);
-
 /* Move onto the stack at 'sp', call finish_ctx_inner(dead) there (so the
  * dead coroutine's stack can be released while nothing runs on it), then
- * switch to the frame at 'sp' as _asm_restore_ctx does. */
+ * resume the frame at 'sp'. */
 PLATFORM_HIDDEN PLATFORM_NORETURN void _asm_finish_ctx(void *sp, sp_ctx dead);
 
 /* yield_ctx and switch_ctx themselves (declared in coroutine.h) are also in
- * asm.s: they save the frame and call into the core below. */
+ * asm.s: they save the frame and call into the core below, then jump to
+ * _asm_restore_ctx, the resume path they share with _asm_finish_ctx. */
 
 /* ---- coroutine.c: called from asm.s ------------------------------------ */
 

@@ -12,7 +12,7 @@
  *     sp+0x18  r13              |
  *     sp+0x10  r14              |
  *     sp+0x08  r15             /
- *     sp+0x04  x87 control word (16 bits), then 16 zero bits
+ *     sp+0x04  x87 control word (16 bits), then 16 unused bits
  *     sp+0x00  MXCSR (32 bits)                            <- sp
  *
  * Alignment: the ABI has rsp % 16 == 0 at every 'call', so on entry to any
@@ -36,8 +36,11 @@
  *   'notrack' lets the jump land on a return address, which has no endbr64.
  */
 
-/* Push the frame above; the return address is already in place. */
+/* Push the frame above; the return address is already in place. MXCSR is
+ * stored first, into the red zone where its slot will be, so that its
+ * slow store overlaps the pushes. */
 .macro SAVE_FRAME
+	stmxcsr	-0x38(%rsp)             /* sp+0x00: SSE rounding mode, masks */
 	pushq	%rbp                    /* sp+0x30 */
 	.cfi_adjust_cfa_offset 8
 	.cfi_rel_offset %rbp, 0
@@ -56,9 +59,8 @@
 	pushq	%r15                    /* sp+0x08 */
 	.cfi_adjust_cfa_offset 8
 	.cfi_rel_offset %r15, 0
-	pushq	$0                      /* sp+0x00: control words, unused bits 0 */
+	subq	$8, %rsp                /* sp+0x00: MXCSR is already there */
 	.cfi_adjust_cfa_offset 8
-	stmxcsr	(%rsp)                  /* SSE rounding mode, exception masks */
 	fnstcw	4(%rsp)                 /* x87 precision and rounding control */
 .endm
 
@@ -84,6 +86,7 @@
  */
 	.globl	yield_ctx
 	.type	yield_ctx, @function
+	.p2align 6
 yield_ctx:
 	.cfi_startproc
 	endbr64
@@ -91,7 +94,7 @@ yield_ctx:
 	movq	%rsp, %rdi              /* arg 1: where this context was saved */
 	call	yield_ctx_inner         /* returns the sp to resume */
 	movzwl	4(%rsp), %ecx           /* the x87 control word in force */
-	jmp	_asm_resume
+	jmp	_asm_restore_ctx
 	.cfi_endproc
 	.size	yield_ctx, .-yield_ctx
 
@@ -102,6 +105,7 @@ yield_ctx:
  */
 	.globl	switch_ctx
 	.type	switch_ctx, @function
+	.p2align 6
 switch_ctx:
 	.cfi_startproc
 	endbr64
@@ -110,24 +114,28 @@ switch_ctx:
 	movq	%rsp, %rdi              /* arg 1: where this context was saved */
 	call	switch_ctx_inner        /* returns the sp to resume */
 	movzwl	4(%rsp), %ecx           /* the x87 control word in force */
-	jmp	_asm_resume
+	jmp	_asm_restore_ctx
 	.cfi_endproc
 	.size	switch_ctx, .-switch_ctx
 
-/* _asm_resume: the second half of every switch, not called but jumped to,
+/* _asm_restore_ctx: the second half of every switch, reached by 'jmp'
  * with
  *
+ *     rsp = a frame (the one just saved, or the one being resumed)
  *     rax = sp of the frame to resume (drawn at the top of this file)
  *     ecx = the x87 control word in force now
  *
  * It consumes the frame and jumps to its return address: the caller of
  * yield_ctx or switch_ctx, or _asm_ctx_start for a coroutine's first run.
  */
-	.type	_asm_resume, @function
-_asm_resume:
+	.globl	_asm_restore_ctx
+	.hidden	_asm_restore_ctx
+	.type	_asm_restore_ctx, @function
+	.p2align 6
+_asm_restore_ctx:
 	.cfi_startproc
+	FRAME_CFI                       /* rsp is at a frame from the start */
 	movq	%rax, %rsp              /* the switch: now on the other stack */
-	FRAME_CFI
 	movq	0x38(%rsp), %rdx        /* where to resume, loaded early */
 	ldmxcsr	(%rsp)                  /* its SSE rounding mode and masks */
 	cmpw	4(%rsp), %cx            /* its x87 control word the same? */
@@ -153,24 +161,6 @@ _asm_resume:
 	fldcw	4(%rsp)                 /* no: load its own */
 	jmp	1b
 	.cfi_endproc
-	.size	_asm_resume, .-_asm_resume
-
-/* void _asm_restore_ctx(void *sp)
- *                       rdi
- *
- * Resume the frame at 'sp' from C, where there is no frame of ours to read
- * the x87 control word in force from: store it in the red zone instead.
- */
-	.globl	_asm_restore_ctx
-	.hidden	_asm_restore_ctx
-	.type	_asm_restore_ctx, @function
-_asm_restore_ctx:
-	.cfi_startproc
-	fnstcw	-8(%rsp)                /* below rsp: the ABI's red zone */
-	movzwl	-8(%rsp), %ecx
-	movq	%rdi, %rax
-	jmp	_asm_resume
-	.cfi_endproc
 	.size	_asm_restore_ctx, .-_asm_restore_ctx
 
 /* void _asm_finish_ctx(void *sp, sp_ctx dead)
@@ -190,7 +180,9 @@ _asm_finish_ctx:
 	FRAME_CFI
 	movq	%rsi, %rdi              /* arg 1: the dead coroutine */
 	call	finish_ctx_inner        /* sp % 16 == 0: enters C aligned */
-	movq	%rsp, %rdi              /* the call left rsp at sp again */
+	fnstcw	-8(%rsp)                /* the red zone, below the frame */
+	movzwl	-8(%rsp), %ecx          /* the x87 control word in force */
+	movq	%rsp, %rax              /* the call left rsp at sp again */
 	jmp	_asm_restore_ctx
 	.cfi_endproc
 	.size	_asm_finish_ctx, .-_asm_finish_ctx
