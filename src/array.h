@@ -4,7 +4,8 @@
  *     struct int_array a = {0};
  *     if (int_array_push(&a, 42) != 0) ...   (ENOMEM)
  *
- * defines 'struct int_array' and static inline functions named after it.
+ * defines 'struct int_array' and static inline functions named after it
+ * (marked unused: a file need not use them all).
  * Order is not kept on removal: the last item moves into the hole, so every
  * operation but a growing push is O(1).
  */
@@ -23,6 +24,7 @@
     };                                                                         \
                                                                                \
     /* Append 'item'; 0, or -1 with errno = ENOMEM and 'a' unchanged. */       \
+    __attribute__((unused))                                                    \
     static inline int name##_push(struct name *a, T item)                      \
     {                                                                          \
         if (a->len == a->cap) {                                                \
@@ -42,11 +44,13 @@
     }                                                                          \
                                                                                \
     /* Remove item 'i' by moving the last item into its place. */             \
+    __attribute__((unused))                                                    \
     static inline void name##_remove(struct name *a, size_t i)                 \
     {                                                                          \
         a->items[i] = a->items[--a->len];                                      \
     }                                                                          \
                                                                                \
+    __attribute__((unused))                                                    \
     static inline void name##_free(struct name *a)                             \
     {                                                                          \
         free(a->items);                                                        \

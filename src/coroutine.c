@@ -38,6 +38,7 @@ struct s_ctx {
     struct s_ctx *prev;
     uint32_t state;          /* enum ctx_state */
     struct s_ctx *owner;     /* main context of the thread it belongs to */
+    const char *watch;       /* unguarded stack: its tripwire; else NULL */
     size_t id;               /* 0 for main, else unique in the process */
     size_t index;            /* where it sits in 'g_ctx' */
     coroutine fn;            /* its function, for people with debuggers */
@@ -52,7 +53,21 @@ static __thread struct s_ctx main_ctx;       /* the implicit main context */
 static __thread struct s_ctx *current;       /* the running context */
 static __thread struct ctx_array g_ctx;      /* coroutines not yet destroyed */
 
+/* Destroyed contexts wait in a queue, oldest first, before they are used
+ * again, so a handle used after destroy_ctx still finds CTX_DEAD through
+ * the next SPARE_MIN creates. Past SPARE_MAX the oldest go back to malloc. */
+#define SPARE_MIN 64
+#define SPARE_MAX 1024
+static __thread struct s_ctx *spare_oldest;  /* linked through 'next' */
+static __thread struct s_ctx *spare_newest;
+static __thread size_t spare_count;
+
+/* Ids are handed to threads in blocks, so taking one is not an atomic
+ * operation on a line that every thread writes. */
+#define ID_BLOCK 1024
 static size_t last_id;                       /* ids are never reused */
+static __thread size_t next_id, ids_left;
+
 static pthread_key_t thread_exit_key;
 static pthread_once_t thread_exit_once = PTHREAD_ONCE_INIT;
 
@@ -96,9 +111,48 @@ static void leave_rotation(struct s_ctx *ctx)
  * Lifecycle
  * ====================================================================== */
 
+static struct s_ctx *take_spare(void)
+{
+    struct s_ctx *ctx = spare_oldest;
+    spare_oldest = ctx->next;
+    if (--spare_count == 0)
+        spare_newest = NULL;
+    return ctx;
+}
+
+static struct s_ctx *new_ctx(void)
+{
+    return spare_count > SPARE_MIN ? take_spare() : malloc(sizeof(struct s_ctx));
+}
+
+static void retire_ctx(struct s_ctx *ctx)
+{
+    ctx->state = CTX_DEAD;
+    ctx->next = NULL;
+    if (spare_newest != NULL)
+        spare_newest->next = ctx;
+    else
+        spare_oldest = ctx;
+    spare_newest = ctx;
+    if (++spare_count > SPARE_MAX)
+        free(take_spare());
+}
+
+static size_t new_id(void)
+{
+    if (ids_left == 0) {
+        next_id = __atomic_fetch_add(&last_id, ID_BLOCK, __ATOMIC_RELAXED) + 1;
+        ids_left = ID_BLOCK;
+    }
+    ids_left--;
+    return next_id++;
+}
+
 static void thread_exit(void *unused)
 {
     (void)unused;
+    while (spare_count > 0)
+        free(take_spare());
     ctx_array_free(&g_ctx);
     stack_thread_exit();
 }
@@ -127,9 +181,19 @@ static int init_thread(void)
     return 0;
 }
 
+/* Where a coroutine's first frame goes: below the top by a multiple of 64
+ * bytes that changes with the id. Stacks of one size all start on the same
+ * page offset, and two coroutines switching back and forth would otherwise
+ * save and load their frames at the same offset too, which the processor
+ * mistakes for a dependence between them (4K aliasing) and stalls on. */
+static void *colored_top(const struct s_ctx *ctx)
+{
+    return (char *)stack_top(&ctx->stack) - ctx->id % 16 * 64;
+}
+
 sp_ctx create_ctx(coroutine fn, void *arg)
 {
-    return create_ctx_sized(fn, arg, STACK_CAPACITY);
+    return create_ctx_sized(fn, arg, 1024 * stack_page_size());   /* STACK_CAPACITY */
 }
 
 sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size)
@@ -140,18 +204,20 @@ sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size)
     }
     if (init_thread() != 0)
         return NULL;
-    struct s_ctx *ctx = calloc(1, sizeof *ctx);
+    struct s_ctx *ctx = new_ctx();
     if (ctx == NULL)
         goto out_enomem;
+    ctx->stack = (struct stack){0};
     if (stack_alloc(&ctx->stack, stack_size) != 0)
         goto out_free_ctx;
     if (ctx_array_push(&g_ctx, ctx) != 0)
         goto out_free_stack;
 
-    ctx->sp = platform_setup_stack(stack_top(&ctx->stack), fn, arg, coroutine_finish);
+    ctx->id = new_id();
+    ctx->sp = platform_setup_stack(colored_top(ctx), fn, arg, coroutine_finish);
     ctx->state = CTX_LIVE;
     ctx->owner = &main_ctx;
-    ctx->id = __atomic_add_fetch(&last_id, 1, __ATOMIC_RELAXED);
+    ctx->watch = ctx->stack.guarded ? NULL : stack_bottom(&ctx->stack);
     ctx->index = g_ctx.len - 1;
     ctx->fn = fn;
     join_rotation(ctx);
@@ -160,7 +226,7 @@ sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size)
 out_free_stack:
     stack_free(&ctx->stack);
 out_free_ctx:
-    free(ctx);
+    retire_ctx(ctx);
 out_enomem:
     errno = ENOMEM;
     return NULL;
@@ -189,10 +255,17 @@ void destroy_ctx(sp_ctx ctx)
     ctx_array_remove(&g_ctx, ctx->index);
     if (ctx->index < g_ctx.len)              /* the last one moved into its place */
         g_ctx.items[ctx->index]->index = ctx->index;
-    /* Volatile: a store right before free() is dead to the compiler, but
-     * it is what lets a later use of this handle be caught. */
-    *(volatile uint32_t *)&ctx->state = CTX_DEAD;
-    free(ctx);
+    retire_ctx(ctx);
+}
+
+/* An unguarded stack (see stack.h) that overflowed is caught here, as its
+ * coroutine switches away: its stack pointer is below the tripwire, or it
+ * went there and wrote it. A guarded stack faults first; main has none. */
+static inline void check_stack(const struct s_ctx *self, const void *sp)
+{
+    const char *w = self->watch;
+    if (w != NULL && ((const char *)sp < w + STACK_TRIPWIRE || !tripwire_intact(w)))
+        stack_overflow(self->id, sp, &self->stack);
 }
 
 /* The function returned (we are called from _asm_ctx_entry). Leave the
@@ -201,6 +274,7 @@ void destroy_ctx(sp_ctx ctx)
 void coroutine_finish(void)
 {
     struct s_ctx *self = current, *next = self->next;
+    check_stack(self, __builtin_frame_address(0));
     self->state = CTX_FINISHED;
     leave_rotation(self);
     current = next;
@@ -224,6 +298,7 @@ void *yield_ctx_inner(void *sp)
     struct s_ctx *self = current;
     if (self == NULL)                /* no coroutine was ever made here */
         return sp;
+    check_stack(self, sp);
     self->sp = sp;
     current = self->next;
     return current->sp;
@@ -243,6 +318,7 @@ void *switch_ctx_inner(void *sp, sp_ctx target)
         bad_switch_target(target);
     if (current == NULL)             /* main to main: nothing else exists */
         return sp;
+    check_stack(current, sp);
     current->sp = sp;
     current = to;
     return to->sp;

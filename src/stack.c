@@ -1,27 +1,104 @@
-/* stack.c - guarded stacks and the stack-overflow report. */
+/* stack.c - mapping, pooling and watching coroutine stacks. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "stack.h"
 
-/* Big enough for the handler below and any handler it forwards to. */
-#define ALT_STACK_SIZE (64 * 1024)
+#define ALT_STACK_SIZE (64 * 1024)     /* for the handler and any it forwards to */
+#define HOT_STACKS 16                  /* pooled stacks per size that keep their memory */
+#define FIRST_CHUNK 16                 /* slots in a size's first chunk; then doubling */
+#define MAX_CHUNK_SLOTS 4096
+#define MAX_CHUNK_BYTES ((size_t)16 << 30)
+#define DEFAULT_MAX_MAP_COUNT 65530    /* Linux's vm.max_map_count */
 
-/* The guard is wider than a page because stacks lie next to each other: a
- * function with a big frame (a 16 KiB buffer, say) moves the stack pointer
- * past a one-page guard in one step and would write into the neighbouring
- * stack without a fault. It costs address space only, no memory and no
- * extra mapping. */
-#define GUARD_SIZE (64 * 1024)
+ARRAY_DEFINE(stack_array, struct stack)
 
-static size_t page_size(void)
+/* Stacks of one size: the free ones, and where fresh unguarded ones come
+ * from. 'warm' is itself a stack, so the most recently freed stack, whose
+ * memory is still in the caches, is reused first; past HOT_STACKS the
+ * oldest warm one gives its memory back and turns cold. Cold ones keep
+ * their mapping, and their guard if they had one. */
+struct size_class {
+    size_t size;                     /* slot size, guard included */
+    struct stack_array warm;         /* memory kept, most recently freed last */
+    struct stack_array cold_guarded; /* memory given back */
+    struct stack_array cold_open;    /* the same, unguarded */
+    char *carve;                     /* next fresh slot in the newest chunk */
+    size_t carve_left;               /* fresh slots left there */
+    size_t next_chunk;               /* slots to ask for in the next chunk */
+};
+ARRAY_DEFINE(class_array, struct size_class)
+
+struct chunk {
+    char *base;
+    size_t size;
+};
+ARRAY_DEFINE(chunk_array, struct chunk)
+
+static __thread struct class_array classes;
+static __thread struct chunk_array chunks;
+static __thread void *alt_stack;             /* ours, if we gave one */
+
+static size_t guarded_now;                   /* in the process, pooled included */
+static size_t guard_budget;
+static pthread_once_t budget_once = PTHREAD_ONCE_INIT;
+
+static struct sigaction previous_action;     /* what SIGSEGV did before us */
+static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
+
+/* {=====================================================================
+ * Guard budget
+ * ====================================================================== */
+
+/* Guards may use half of the mapping limit, two mappings each, leaving the
+ * other half to the program. COROUTINE_GUARDED_STACKS sets another number. */
+static void set_guard_budget(void)
+{
+    const char *env = getenv("COROUTINE_GUARDED_STACKS");
+    long max_maps = DEFAULT_MAX_MAP_COUNT;
+    if (env != NULL) {
+        guard_budget = strtoul(env, NULL, 10);
+        return;
+    }
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &max_maps) != 1 || max_maps < 0)
+            max_maps = DEFAULT_MAX_MAP_COUNT;
+        fclose(f);
+    }
+    guard_budget = (size_t)max_maps / 4;
+}
+
+static bool take_guard(void)
+{
+    pthread_once(&budget_once, set_guard_budget);
+    if (__atomic_add_fetch(&guarded_now, 1, __ATOMIC_RELAXED) <= guard_budget)
+        return true;
+    __atomic_sub_fetch(&guarded_now, 1, __ATOMIC_RELAXED);
+    return false;
+}
+
+static void give_guard(void)
+{
+    __atomic_sub_fetch(&guarded_now, 1, __ATOMIC_RELAXED);
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Mapping
+ * ====================================================================== */
+
+size_t stack_page_size(void)
 {
     static size_t page;     /* racy but idempotent: every thread stores the same */
     if (page == 0)
@@ -29,58 +106,182 @@ static size_t page_size(void)
     return page;
 }
 
-static size_t guard_size(void)
+/* The slot for 'usable' bytes: whole pages, plus the guard. */
+static int slot_size(size_t usable, size_t *size)
 {
-    size_t page = page_size();
-    return GUARD_SIZE > page ? GUARD_SIZE / page * page : page;
+    size_t page = stack_page_size();
+    if (usable > SIZE_MAX - page - STACK_GUARD)
+        return -1;
+    *size = (usable + page - 1) / page * page + STACK_GUARD;
+    return 0;
 }
 
-/* =====================================================================
- * Mapping
- * ===================================================================== */
-
-/* Every failure is ENOMEM: to the caller they all mean "no room for
- * another stack" (address space, RLIMIT_AS or the mapping count). */
-int stack_alloc(struct stack *s, size_t usable)
+/* One mapping for one stack, its guard made inaccessible: two mappings. */
+static int map_guarded(struct stack *s, size_t size)
 {
-    size_t page = page_size(), guard = guard_size();
-    if (usable > SIZE_MAX - page - guard) {
-        errno = ENOMEM;
-        return -1;
-    }
-    size_t size = (usable + page - 1) / page * page + guard;
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (p == MAP_FAILED)
-        goto out_enomem;
-    if (mprotect(p, guard, PROT_NONE) != 0)  /* splits the mapping in two */
-        goto out_unmap;
-    s->base = p;
-    s->size = size;
+        return -1;
+    if (mprotect(p, STACK_GUARD, PROT_NONE) != 0) {
+        munmap(p, size);
+        return -1;
+    }
+    *s = (struct stack){p, size, true};
     return 0;
+}
 
-out_unmap:
-    munmap(p, size);
-out_enomem:
+static size_t max_chunk_slots(size_t size)
+{
+    size_t n = MAX_CHUNK_BYTES / size;
+    return n < 1 ? 1 : n > MAX_CHUNK_SLOTS ? MAX_CHUNK_SLOTS : n;
+}
+
+/* A new chunk of slots for 'c': as many as planned, or half as many, and so
+ * on, when the address space is tight (RLIMIT_AS). The count is capped so
+ * that n * size cannot overflow. */
+static int map_chunk(struct size_class *c)
+{
+    size_t most = max_chunk_slots(c->size);
+    for (size_t n = c->next_chunk < most ? c->next_chunk : most; n > 0; n /= 2) {
+        size_t bytes = n * c->size;
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+        if (p == MAP_FAILED)
+            continue;
+        if (chunk_array_push(&chunks, (struct chunk){p, bytes}) != 0) {
+            munmap(p, bytes);
+            return -1;
+        }
+        c->carve = p;
+        c->carve_left = n;
+        c->next_chunk = 2 * n < most ? 2 * n : most;
+        return 0;
+    }
+    return -1;
+}
+
+/* An unguarded stack: the next fresh slot of a chunk, no system call. */
+static int carve(struct size_class *c, struct stack *s)
+{
+    if (c->carve_left == 0 && map_chunk(c) != 0)
+        return -1;
+    *s = (struct stack){c->carve, c->size, false};
+    c->carve += c->size;
+    c->carve_left--;
+    return 0;
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Pool
+ * ====================================================================== */
+
+/* The class of 'size'. Programs use a handful of sizes, and the last one
+ * asked for is tried first. */
+static struct size_class *class_of(size_t size)
+{
+    static __thread size_t last;
+    if (last < classes.len && classes.items[last].size == size)
+        return &classes.items[last];
+    for (last = 0; last < classes.len; last++)
+        if (classes.items[last].size == size)
+            return &classes.items[last];
+    struct size_class c = {.size = size, .next_chunk = FIRST_CHUNK};
+    if (class_array_push(&classes, c) != 0)
+        return NULL;
+    return &classes.items[last];
+}
+
+static bool pop(struct stack_array *a, struct stack *s)
+{
+    if (a->len == 0)
+        return false;
+    *s = a->items[--a->len];
+    return true;
+}
+
+/* The pages go; the mapping stays, and reads as zeros when used again. */
+static void give_memory_back(const struct stack *s)
+{
+    madvise(stack_bottom(s), s->size - STACK_GUARD, MADV_DONTNEED);
+}
+
+static void unmap_guarded(const struct stack *s)
+{
+    munmap(s->base, s->size);
+    give_guard();
+}
+
+/* The guard budget is spent. Free stacks do not need their guards: unmap
+ * a cold one of another size, so a live stack can have a guard instead. */
+static bool take_guard_from_pool(void)
+{
+    struct stack s;
+    for (size_t i = 0; i < classes.len; i++)
+        if (pop(&classes.items[i].cold_guarded, &s)) {
+            unmap_guarded(&s);
+            return take_guard();
+        }
+    return false;
+}
+
+/* A new stack of the class: guarded while the budget allows. */
+static int new_stack(struct size_class *c, struct stack *s)
+{
+    if (take_guard() || take_guard_from_pool()) {
+        if (map_guarded(s, c->size) == 0)
+            return 0;
+        give_guard();                       /* no mappings left: go unguarded */
+    }
+    return pop(&c->cold_open, s) || carve(c, s) == 0 ? 0 : -1;
+}
+
+int stack_alloc(struct stack *s, size_t usable)
+{
+    size_t size;
+    struct size_class *c;
+    if (slot_size(usable, &size) == 0 && (c = class_of(size)) != NULL &&
+        (pop(&c->warm, s) || pop(&c->cold_guarded, s) || new_stack(c, s) == 0))
+        return 0;
     errno = ENOMEM;
     return -1;
 }
 
-void stack_free(struct stack *s)
+/* Cool the oldest warm stack down to make room for a newly freed one. */
+static void cool_oldest(struct size_class *c)
 {
-    if (s->base != NULL)
-        munmap(s->base, s->size);
-    s->base = NULL;
-    s->size = 0;
+    struct stack oldest = c->warm.items[0];
+    memmove(&c->warm.items[0], &c->warm.items[1], --c->warm.len * sizeof oldest);
+    give_memory_back(&oldest);
+    struct stack_array *cold = oldest.guarded ? &c->cold_guarded : &c->cold_open;
+    if (stack_array_push(cold, oldest) == 0)
+        return;
+    if (oldest.guarded)                     /* no room to keep it */
+        unmap_guarded(&oldest);
 }
 
-/* =====================================================================
- * Overflow report
- * ===================================================================== */
+void stack_free(struct stack *s)
+{
+    if (s->base == NULL)
+        return;
+    struct size_class *c = class_of(s->size);
+    if (c != NULL && c->warm.len == HOT_STACKS)
+        cool_oldest(c);
+    if (c == NULL || stack_array_push(&c->warm, *s) != 0) {
+        give_memory_back(s);                /* out of memory: drop it */
+        if (s->guarded)
+            unmap_guarded(s);
+    }
+    *s = (struct stack){0};
+}
 
-static struct sigaction previous_action;     /* what SIGSEGV did before us */
-static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
-static __thread void *alt_stack;             /* ours, if we gave one */
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Overflow report
+ * ====================================================================== */
 
 /* Append 'v' in base 'base' to 'p'; snprintf is not async-signal-safe. */
 static char *put_uint(char *p, uintptr_t v, unsigned base)
@@ -107,16 +308,15 @@ static char *put_ptr(char *p, const void *ptr)
     return put_uint(put_str(p, "0x"), (uintptr_t)ptr, 16);
 }
 
-/* One line on stderr, then abort: the coroutine cannot be saved. */
-static void report_overflow(size_t id, const void *addr, const struct stack *s)
+void stack_overflow(size_t id, const void *where, const struct stack *s)
 {
     char line[160], *p = line;
     p = put_str(p, "coroutine ");
     p = put_uint(p, id, 10);
-    p = put_str(p, ": stack overflow (fault at ");
-    p = put_ptr(p, addr);
-    p = put_str(p, ", stack ");
-    p = put_ptr(p, s->base + guard_size());
+    p = put_str(p, ": stack overflow at ");
+    p = put_ptr(p, where);
+    p = put_str(p, " (stack ");
+    p = put_ptr(p, stack_bottom(s));
     p = put_str(p, "-");
     p = put_ptr(p, stack_top(s));
     p = put_str(p, ")\n");
@@ -146,8 +346,8 @@ static void on_segv(int sig, siginfo_t *info, void *uctx)
     const struct stack *s;
     size_t id;
     const char *addr = info->si_addr;
-    if (stack_of_running_ctx(&s, &id) && addr >= s->base && addr < s->base + guard_size())
-        report_overflow(id, addr, s);
+    if (stack_of_running_ctx(&s, &id) && addr >= s->base && addr < stack_bottom(s))
+        stack_overflow(id, addr, s);
     forward(sig, info, uctx);
 }
 
@@ -160,6 +360,12 @@ static void install_handler(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGSEGV, &sa, &previous_action);
 }
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Threads
+ * ====================================================================== */
 
 int stack_thread_init(void)
 {
@@ -184,12 +390,31 @@ out_enomem:
     return -1;
 }
 
+static void unmap_guarded_in(struct stack_array *a)
+{
+    for (size_t i = 0; i < a->len; i++)
+        if (a->items[i].guarded)
+            unmap_guarded(&a->items[i]);
+    stack_array_free(a);
+}
+
 void stack_thread_exit(void)
 {
-    if (alt_stack == NULL)
-        return;
-    stack_t off = {.ss_flags = SS_DISABLE};
-    sigaltstack(&off, NULL);                /* before the memory goes */
-    munmap(alt_stack, ALT_STACK_SIZE);
-    alt_stack = NULL;
+    for (size_t i = 0; i < classes.len; i++) {
+        unmap_guarded_in(&classes.items[i].warm);
+        unmap_guarded_in(&classes.items[i].cold_guarded);
+        stack_array_free(&classes.items[i].cold_open);   /* in chunks */
+    }
+    class_array_free(&classes);
+    for (size_t i = 0; i < chunks.len; i++)
+        munmap(chunks.items[i].base, chunks.items[i].size);
+    chunk_array_free(&chunks);
+    if (alt_stack != NULL) {
+        stack_t off = {.ss_flags = SS_DISABLE};
+        sigaltstack(&off, NULL);            /* before the memory goes */
+        munmap(alt_stack, ALT_STACK_SIZE);
+        alt_stack = NULL;
+    }
 }
+
+/* }===================================================================== */
