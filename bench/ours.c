@@ -8,22 +8,25 @@
 static sp_ctx ping_ctx, pong_ctx;
 static long remaining;
 
-/* Bounces off pong 'remaining' times, then back to main; again if resumed. */
+/* Bounces off pong 'remaining' times, then back to main; again if resumed.
+ * The loop keeps its count and target in registers, as Boost's does. */
 static void ping(void *arg)
 {
     (void)arg;
     for (;;) {
-        while (remaining-- > 0)
-            switch_ctx(pong_ctx);
+        sp_ctx other = pong_ctx;
+        for (long i = remaining; i > 0; i--)
+            switch_ctx(other);
         switch_ctx(NULL);
     }
 }
 
 static void pong(void *arg)
 {
+    sp_ctx other = ping_ctx;
     (void)arg;
     for (;;)
-        switch_ctx(ping_ctx);
+        switch_ctx(other);
 }
 
 static double switch_ns(long n)

@@ -38,6 +38,7 @@ struct s_ctx {
     struct s_ctx *prev;
     uint32_t state;          /* enum ctx_state */
     struct s_ctx *owner;     /* main context of the thread it belongs to */
+    struct s_ctx *live_in;   /* 'owner' while live, NULL once finished */
     const char *watch;       /* unguarded stack: its tripwire; else NULL */
     size_t id;               /* 0 for main, else unique in the process */
     size_t index;            /* where it sits in 'g_ctx' */
@@ -108,6 +109,27 @@ static void leave_rotation(struct s_ctx *ctx)
 /* }===================================================================== */
 
 /* {=====================================================================
+ * Stack checks
+ * ====================================================================== */
+
+__attribute__((noinline, cold))
+static void *overflowed(void *sp, const struct s_ctx *self)
+{
+    stack_overflow(self->id, sp, &self->stack);
+}
+
+/* An unguarded stack (see stack.h) that overflowed is caught here, as its
+ * coroutine switches away: its stack pointer is below the tripwire, or it
+ * went there and wrote it. A guarded stack faults first; main has none. */
+static inline bool stack_ok(const struct s_ctx *self, const void *sp)
+{
+    const char *w = self->watch;
+    return w == NULL || ((const char *)sp >= w + STACK_TRIPWIRE && tripwire_intact(w));
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
  * Lifecycle
  * ====================================================================== */
 
@@ -128,6 +150,7 @@ static struct s_ctx *new_ctx(void)
 static void retire_ctx(struct s_ctx *ctx)
 {
     ctx->state = CTX_DEAD;
+    ctx->live_in = NULL;
     ctx->next = NULL;
     if (spare_newest != NULL)
         spare_newest->next = ctx;
@@ -176,6 +199,7 @@ static int init_thread(void)
         .prev = &main_ctx,
         .state = CTX_LIVE,
         .owner = &main_ctx,
+        .live_in = &main_ctx,
     };
     current = &main_ctx;
     return 0;
@@ -188,27 +212,20 @@ static int init_thread(void)
  * mistakes for a dependence between them (4K aliasing) and stalls on. */
 static void *colored_top(const struct s_ctx *ctx)
 {
-    return (char *)stack_top(&ctx->stack) - ctx->id % 16 * 64;
+    return (char *)stack_top(&ctx->stack) - ctx->id % 16 * 128;
 }
 
-sp_ctx create_ctx(coroutine fn, void *arg)
+/* Both creates, once the arguments are known to be good; 'stack_size' 0
+ * means STACK_CAPACITY, known once the thread is set up. */
+static sp_ctx create(coroutine fn, void *arg, size_t stack_size)
 {
-    return create_ctx_sized(fn, arg, 1024 * stack_page_size());   /* STACK_CAPACITY */
-}
-
-sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size)
-{
-    if (fn == NULL || stack_size == 0) {
-        errno = EINVAL;
-        return NULL;
-    }
     if (init_thread() != 0)
         return NULL;
     struct s_ctx *ctx = new_ctx();
     if (ctx == NULL)
         goto out_enomem;
     ctx->stack = (struct stack){0};
-    if (stack_alloc(&ctx->stack, stack_size) != 0)
+    if (stack_alloc(&ctx->stack, stack_size ? stack_size : 1024 * stack_page) != 0)
         goto out_free_ctx;
     if (ctx_array_push(&g_ctx, ctx) != 0)
         goto out_free_stack;
@@ -216,7 +233,7 @@ sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size)
     ctx->id = new_id();
     ctx->sp = platform_setup_stack(colored_top(ctx), fn, arg, coroutine_finish);
     ctx->state = CTX_LIVE;
-    ctx->owner = &main_ctx;
+    ctx->owner = ctx->live_in = &main_ctx;
     ctx->watch = ctx->stack.guarded ? NULL : stack_bottom(&ctx->stack);
     ctx->index = g_ctx.len - 1;
     ctx->fn = fn;
@@ -230,6 +247,24 @@ out_free_ctx:
 out_enomem:
     errno = ENOMEM;
     return NULL;
+}
+
+sp_ctx create_ctx(coroutine fn, void *arg)
+{
+    if (fn == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return create(fn, arg, 0);
+}
+
+sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size)
+{
+    if (fn == NULL || stack_size == 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return create(fn, arg, stack_size);
 }
 
 /* Abort unless 'ctx' is a handle of this thread that was not destroyed. */
@@ -258,24 +293,16 @@ void destroy_ctx(sp_ctx ctx)
     retire_ctx(ctx);
 }
 
-/* An unguarded stack (see stack.h) that overflowed is caught here, as its
- * coroutine switches away: its stack pointer is below the tripwire, or it
- * went there and wrote it. A guarded stack faults first; main has none. */
-static inline void check_stack(const struct s_ctx *self, const void *sp)
-{
-    const char *w = self->watch;
-    if (w != NULL && ((const char *)sp < w + STACK_TRIPWIRE || !tripwire_intact(w)))
-        stack_overflow(self->id, sp, &self->stack);
-}
-
 /* The function returned (we are called from _asm_ctx_entry). Leave the
  * rotation and pass control on as a yield would; the stack we are standing
  * on is released from the next context's stack, by finish_ctx_inner. */
 void coroutine_finish(void)
 {
     struct s_ctx *self = current, *next = self->next;
-    check_stack(self, __builtin_frame_address(0));
+    if (!stack_ok(self, __builtin_frame_address(0)))
+        overflowed(__builtin_frame_address(0), self);
     self->state = CTX_FINISHED;
+    self->live_in = NULL;
     leave_rotation(self);
     current = next;
     _asm_finish_ctx(next->sp, self);
@@ -293,35 +320,47 @@ void finish_ctx_inner(sp_ctx dead)
  * saved the running context's frame at 'sp'.
  * ====================================================================== */
 
+/* The misuse paths of the switch functions end in tail calls that return
+ * 'void *', so that the compiler does not realign the stack (a call needs
+ * that) on the path every switch takes. */
+__attribute__((noinline, cold))
+static void *bad_switch_target(void *sp, const struct s_ctx *target)
+{
+    (void)sp;
+    check_handle(target, "switch_ctx");
+    misuse("switch_ctx: cannot switch to finished coroutine %zu", target->id);
+}
+
 void *yield_ctx_inner(void *sp)
 {
     struct s_ctx *self = current;
     if (self == NULL)                /* no coroutine was ever made here */
         return sp;
-    check_stack(self, sp);
+    if (!stack_ok(self, sp))
+        return overflowed(sp, self);
     self->sp = sp;
     current = self->next;
     return current->sp;
 }
 
-__attribute__((noreturn, noinline))
-static void bad_switch_target(const struct s_ctx *target)
-{
-    check_handle(target, "switch_ctx");
-    misuse("switch_ctx: cannot switch to finished coroutine %zu", target->id);
-}
-
+/* One compare validates the target: 'live_in' is this thread's main
+ * context only for a live coroutine of this thread. The branches are laid
+ * out so that loading the target's sp, which the switch waits for, depends
+ * on nothing but the argument. */
 void *switch_ctx_inner(void *sp, sp_ctx target)
 {
-    struct s_ctx *to = target ? target : &main_ctx;
-    if (target != NULL && (target->state != CTX_LIVE || target->owner != &main_ctx))
-        bad_switch_target(target);
-    if (current == NULL)             /* main to main: nothing else exists */
+    struct s_ctx *self = current;
+    if (target == NULL)
+        target = &main_ctx;
+    else if (target->live_in != &main_ctx)
+        return bad_switch_target(sp, target);
+    if (self == NULL)                /* main to main: nothing else exists */
         return sp;
-    check_stack(current, sp);
-    current->sp = sp;
-    current = to;
-    return to->sp;
+    if (!stack_ok(self, sp))
+        return overflowed(sp, self);
+    self->sp = sp;
+    current = target;
+    return target->sp;
 }
 
 /* }===================================================================== */

@@ -45,6 +45,7 @@ struct chunk {
 ARRAY_DEFINE(chunk_array, struct chunk)
 
 static __thread struct class_array classes;
+static __thread struct stack just_freed;     /* one stack in front of the pools */
 static __thread struct chunk_array chunks;
 static __thread void *alt_stack;             /* ours, if we gave one */
 
@@ -98,18 +99,12 @@ static void give_guard(void)
  * Mapping
  * ====================================================================== */
 
-size_t stack_page_size(void)
-{
-    static size_t page;     /* racy but idempotent: every thread stores the same */
-    if (page == 0)
-        page = (size_t)sysconf(_SC_PAGESIZE);
-    return page;
-}
+size_t stack_page;       /* set by stack_thread_init, before any stack */
 
 /* The slot for 'usable' bytes: whole pages, plus the guard. */
 static int slot_size(size_t usable, size_t *size)
 {
-    size_t page = stack_page_size();
+    size_t page = stack_page;
     if (usable > SIZE_MAX - page - STACK_GUARD)
         return -1;
     *size = (usable + page - 1) / page * page + STACK_GUARD;
@@ -242,9 +237,17 @@ int stack_alloc(struct stack *s, size_t usable)
 {
     size_t size;
     struct size_class *c;
-    if (slot_size(usable, &size) == 0 && (c = class_of(size)) != NULL &&
+    if (slot_size(usable, &size) != 0)
+        goto out_enomem;
+    if (just_freed.size == size) {
+        *s = just_freed;                    /* the hottest stack there is */
+        just_freed = (struct stack){0};
+        return 0;
+    }
+    if ((c = class_of(size)) != NULL &&
         (pop(&c->warm, s) || pop(&c->cold_guarded, s) || new_stack(c, s) == 0))
         return 0;
+out_enomem:
     errno = ENOMEM;
     return -1;
 }
@@ -262,10 +265,9 @@ static void cool_oldest(struct size_class *c)
         unmap_guarded(&oldest);
 }
 
-void stack_free(struct stack *s)
+/* Put 's' in the pool of its size. */
+static void pool(struct stack *s)
 {
-    if (s->base == NULL)
-        return;
     struct size_class *c = class_of(s->size);
     if (c != NULL && c->warm.len == HOT_STACKS)
         cool_oldest(c);
@@ -275,6 +277,19 @@ void stack_free(struct stack *s)
             unmap_guarded(s);
     }
     *s = (struct stack){0};
+}
+
+/* A coroutine that finishes and a create that follows, the most common
+ * pattern, meet in 'just_freed' and never touch the pools. */
+void stack_free(struct stack *s)
+{
+    if (s->base == NULL)
+        return;
+    struct stack older = just_freed;
+    just_freed = *s;
+    *s = older;
+    if (s->base != NULL)
+        pool(s);
 }
 
 /* }===================================================================== */
@@ -370,6 +385,7 @@ static void install_handler(void)
 int stack_thread_init(void)
 {
     stack_t ss;
+    stack_page = (size_t)sysconf(_SC_PAGESIZE);  /* the same in every thread */
     pthread_once(&handler_once, install_handler);
     if (sigaltstack(NULL, &ss) == 0 && !(ss.ss_flags & SS_DISABLE))
         return 0;                           /* the thread has one already */
@@ -400,6 +416,9 @@ static void unmap_guarded_in(struct stack_array *a)
 
 void stack_thread_exit(void)
 {
+    if (just_freed.guarded)
+        unmap_guarded(&just_freed);
+    just_freed = (struct stack){0};
     for (size_t i = 0; i < classes.len; i++) {
         unmap_guarded_in(&classes.items[i].warm);
         unmap_guarded_in(&classes.items[i].cold_guarded);

@@ -35,8 +35,8 @@ struct stack {
     bool guarded;   /* the guard is PROT_NONE */
 };
 
-/* The page size, asked of the system once. */
-PLATFORM_HIDDEN size_t stack_page_size(void);
+/* The page size, asked of the system once per thread. */
+PLATFORM_HIDDEN extern size_t stack_page;
 
 /* Take a stack with at least 'usable' bytes: from the pool, or new.
  * 0, or -1 with errno = ENOMEM. */
