@@ -22,6 +22,9 @@
  * call. The control words (FPU rounding mode and the like) are the caller's. */
 PLATFORM_HIDDEN void *platform_setup_stack(void *top, coroutine fn, void *arg, finalizer finish);
 
+/* The stack pointer saved in a signal handler's 'ucontext_t *'. */
+PLATFORM_HIDDEN void *platform_signal_sp(const void *ucontext);
+
 /* ---- asm.s: entered from C -------------------------------------------- */
 
 /* Move onto the stack at 'sp', call finish_ctx_inner(dead) there (so the

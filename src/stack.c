@@ -356,12 +356,16 @@ static void forward(int sig, siginfo_t *info, void *uctx)
     }
 }
 
+/* An overflow either faults in the guard, or, past the guard budget or
+ * with a frame bigger than the guard, somewhere below the stack while the
+ * stack pointer is below it too. */
 static void on_segv(int sig, siginfo_t *info, void *uctx)
 {
     const struct stack *s;
     size_t id;
-    const char *addr = info->si_addr;
-    if (stack_of_running_ctx(&s, &id) && addr >= s->base && addr < stack_bottom(s))
+    const char *addr = info->si_addr, *sp = platform_signal_sp(uctx);
+    if (stack_of_running_ctx(&s, &id) &&
+        ((addr >= s->base && addr < stack_bottom(s)) || sp < stack_bottom(s)))
         stack_overflow(id, addr, s);
     forward(sig, info, uctx);
 }

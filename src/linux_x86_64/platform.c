@@ -3,8 +3,10 @@
  * asm.s saves and restores frames; this file writes the very first one, so
  * that the ordinary restore path starts a coroutine like any other resume.
  */
+#define _GNU_SOURCE              /* REG_RSP */
 #include <stddef.h>
 #include <stdint.h>
+#include <ucontext.h>
 
 #include "../platform.h"
 
@@ -54,4 +56,9 @@ void *platform_setup_stack(void *top, coroutine fn, void *arg, finalizer finish)
     __asm__ volatile("stmxcsr %0" : "=m"(f->mxcsr));
     __asm__ volatile("fnstcw %0" : "=m"(f->x87_cw));
     return f;
+}
+
+void *platform_signal_sp(const void *ucontext)
+{
+    return (void *)((const ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RSP];
 }
