@@ -360,6 +360,15 @@ static int cmd_test(void)
             run_suite(&c, "tests", &t);
         }
     }
+    /* The benchmarks must build and run; their numbers are for docs. */
+    Nob_Cmd bench = {0};
+    nob_cmd_append(&bench, "build/bench/bench", "--quick");
+    bool bench_ok = build_bench() && nob_cmd_run(&bench);
+    nob_cmd_free(&bench);
+    printf("bench --quick: %s\n", bench_ok ? "ran" : "FAILED");
+    t.passed += bench_ok;
+    t.failed += !bench_ok;
+
     printf("%d passed, %d failed\n", t.passed, t.failed);
     return t.failed == 0 ? 0 : 1;
 }

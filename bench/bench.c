@@ -2,7 +2,11 @@
  * bare register swap, all measured in the same run.
  *
  *     bench [--quick] [--rounds N] [--memory N]
- *     bench --instructions         instructions per switch, under callgrind
+ *     bench --instructions         only the instructions per switch
+ *
+ * Instructions per switch are counted under valgrind's callgrind, which
+ * counts the same on a busy machine as on an idle one; a full run ends
+ * with them when valgrind is installed.
  *
  * Timed workloads run in rounds; each round runs every workload on every
  * implementation once, in turn, so a noisy moment hits all of them alike.
@@ -239,7 +243,7 @@ static int print_instructions(const char *self)
         long one = callgrind_total(self, backends[b]->name, n);
         long two = callgrind_total(self, backends[b]->name, 2 * n);
         if (one < 0 || two < 0) {
-            fprintf(stderr, "bench: valgrind did not run (apt-get install valgrind)\n");
+            printf("\n(valgrind did not run: apt-get install valgrind)\n");
             return 1;
         }
         printf("| %s | %.1f |\n", backends[b]->name, (two - one) / (2.0 * n));
@@ -290,5 +294,7 @@ int main(int argc, char **argv)
     run_rounds(rounds, scale);
     print_timings(rounds);
     print_memory(memory_n);
+    if (scale == 1)
+        print_instructions(argv[0]);
     return 0;
 }

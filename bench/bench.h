@@ -20,7 +20,7 @@ struct memory {
 struct backend {
     const char *name;
     const char *missing;                        /* why it cannot run, or NULL */
-    double (*switch_ns)(long n);                /* ping-pong between two contexts */
+    double (*switch_ns)(long n);                /* n round trips between two contexts */
     double (*yield_ns)(long n);                 /* main <-> one coroutine, via a scheduler */
     double (*rotate_ns)(int ring, long n);      /* through 'ring' coroutines, per switch */
     double (*lifecycle_ns)(long n);             /* create, run to the end, destroy */
