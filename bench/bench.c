@@ -202,13 +202,15 @@ static void print_memory(long n)
 
 /* ---- instructions per switch, counted by callgrind ---------------------- */
 
-/* Run ourselves under callgrind for one ping-pong and return the total
- * instruction count, or -1. */
-static long callgrind_total(const char *self, const char *backend, long n)
+/* Run ourselves under callgrind for one workload ("switch", or "ring" with
+ * a ring size) and return the total instruction count, or -1. */
+static long callgrind_total(const char *self, const char *workload, const char *backend,
+                            int ring, long n)
 {
-    char count[32], out[8192];
+    char count[32], size[32], out[8192];
     int fds[2];
     snprintf(count, sizeof count, "%ld", n);
+    snprintf(size, sizeof size, "%d", ring);
     if (pipe(fds) != 0)
         return -1;
     pid_t pid = fork();
@@ -216,7 +218,7 @@ static long callgrind_total(const char *self, const char *backend, long n)
         dup2(fds[1], STDERR_FILENO);
         close(fds[0]);
         execlp("valgrind", "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-               self, "--switch-only", backend, count, (char *)NULL);
+               self, "--run-only", workload, backend, size, count, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -232,32 +234,53 @@ static long callgrind_total(const char *self, const char *backend, long n)
     return p ? atol(p + strlen("Collected : ")) : -1;
 }
 
-static int print_instructions(const char *self)
+/* Instructions per switch: the difference between a run of n and one of
+ * 2n, so that setup cancels out. */
+static double per_switch(const char *self, const char *workload, const char *backend, int ring)
 {
     const long n = 200000;
-    printf("\nInstructions per one-way switch (callgrind; the difference between "
-           "%ld and %ld round trips)\n\n| implementation | instructions |\n|---|---|\n", n, 2 * n);
+    long one = callgrind_total(self, workload, backend, ring, n);
+    long two = callgrind_total(self, workload, backend, ring, 2 * n);
+    if (one < 0 || two < 0)
+        return -1;
+    /* switch: n round trips are 2n switches; ring: n switches */
+    return (two - one) / (strcmp(workload, "switch") == 0 ? 2.0 * n : (double)n);
+}
+
+static int print_instructions(const char *self)
+{
+    printf("\nInstructions per switch (callgrind; the difference between a run of n "
+           "and one of 2n)\n\n| workload | implementation | instructions |\n|---|---|---|\n");
     for (int b = 0; b < N_BACKENDS; b++) {
         if (backends[b]->missing || !backends[b]->switch_ns)
             continue;
-        long one = callgrind_total(self, backends[b]->name, n);
-        long two = callgrind_total(self, backends[b]->name, 2 * n);
-        if (one < 0 || two < 0) {
+        double k = per_switch(self, "switch", backends[b]->name, 0);
+        if (k < 0) {
             printf("\n(valgrind did not run: apt-get install valgrind)\n");
             return 1;
         }
-        printf("| %s | %.1f |\n", backends[b]->name, (two - one) / (2.0 * n));
+        printf("| switch: ping-pong | %s | %.1f |\n", backends[b]->name, k);
     }
+    int rings[] = {2, 100, 10000};
+    for (int i = 0; i < 3; i++)
+        printf("| yield: rotation through %d | ours | %.1f |\n", rings[i],
+               per_switch(self, "ring", "ours", rings[i]));
     return 0;
 }
 
-static int switch_only(const char *name, long n)
+static int run_only(const char *workload, const char *name, int ring, long n)
 {
-    for (int b = 0; b < N_BACKENDS; b++)
-        if (strcmp(backends[b]->name, name) == 0 && backends[b]->switch_ns) {
+    for (int b = 0; b < N_BACKENDS; b++) {
+        if (strcmp(backends[b]->name, name) != 0)
+            continue;
+        if (strcmp(workload, "switch") == 0 && backends[b]->switch_ns)
             backends[b]->switch_ns(n);
-            return 0;
-        }
+        else if (strcmp(workload, "ring") == 0 && backends[b]->rotate_ns)
+            backends[b]->rotate_ns(ring, n);
+        else
+            return 1;
+        return 0;
+    }
     return 1;
 }
 
@@ -276,8 +299,8 @@ int main(int argc, char **argv)
             memory_n = atol(argv[++i]);
         } else if (strcmp(argv[i], "--instructions") == 0) {
             return print_instructions(argv[0]);
-        } else if (strcmp(argv[i], "--switch-only") == 0 && i + 2 < argc) {
-            return switch_only(argv[i + 1], atol(argv[i + 2]));
+        } else if (strcmp(argv[i], "--run-only") == 0 && i + 4 < argc) {
+            return run_only(argv[i + 1], argv[i + 2], atoi(argv[i + 3]), atol(argv[i + 4]));
         } else {
             fprintf(stderr, "usage: bench [--quick] [--rounds N] [--memory N] [--instructions]\n");
             return 2;

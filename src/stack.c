@@ -101,13 +101,14 @@ static void give_guard(void)
 
 size_t stack_page;       /* set by stack_thread_init, before any stack */
 
-/* The slot for 'usable' bytes: whole pages, plus the guard. */
+/* The slot for 'usable' bytes: whole pages, plus the guard. Pages are a
+ * power of two, so rounding is a mask, not a (slow) division. */
 static int slot_size(size_t usable, size_t *size)
 {
     size_t page = stack_page;
     if (usable > SIZE_MAX - page - STACK_GUARD)
         return -1;
-    *size = (usable + page - 1) / page * page + STACK_GUARD;
+    *size = ((usable + page - 1) & ~(page - 1)) + STACK_GUARD;
     return 0;
 }
 
