@@ -40,12 +40,13 @@
  *
  * CAVEATS
  * - Stacks do not grow. Each has STACK_CAPACITY bytes unless created with
- *   create_ctx_sized(); memory is committed only as pages are touched. A
- *   64 KiB guard lies below every stack: overflowing into it prints
- *   "coroutine N: stack overflow" and aborts. A single frame larger than
- *   the guard can still jump past it; so can a signal handler's frame on a
- *   tiny stack, which lands on the coroutine's stack unless the handler was
- *   installed with SA_ONSTACK. This uses a SIGSEGV handler
+ *   create_ctx_sized(); memory is committed only as pages are touched, and
+ *   a finished coroutine's stack is reused by the next. Overflowing a stack
+ *   prints "coroutine N: stack overflow" and aborts: at once where a guard
+ *   page can be afforded (a quarter of vm.max_map_count of them, or
+ *   COROUTINE_GUARDED_STACKS from the environment), otherwise when the
+ *   coroutine next switches. Signal handlers run on the coroutine's stack
+ *   unless installed with SA_ONSTACK: leave room for them. This uses a SIGSEGV handler
  *   (installed at the first create, running on a per-thread alternate
  *   signal stack); faults that are not guard-page hits go on to the handler
  *   that was installed before it.
