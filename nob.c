@@ -39,11 +39,28 @@ typedef struct {
     bool werror;
     const char *target;     /* folder under src/ and tests/ */
     const char *dir;        /* where its outputs go */
+    const char *ar;         /* the archiver that knows the target */
+    const char *emulator;   /* runs its programs, or NULL: run them directly */
+    const char *sysroot;    /* the emulator's libraries */
 } Config;
+
+/* Targets tested under emulation, and the Debian packages that bring them. */
+typedef struct {
+    const char *target;
+    const char *triplet;
+    const char *emulator;
+    const char *packages;
+} Cross;
+
+static const Cross crosses[] = {
+    {"linux_aarch64", "aarch64-linux-gnu", "qemu-aarch64", "gcc-aarch64-linux-gnu qemu-user"},
+    {"linux_riscv64", "riscv64-linux-gnu", "qemu-riscv64", "gcc-riscv64-linux-gnu qemu-user"},
+};
 
 typedef struct {
     int passed;
     int failed;
+    int skipped;
 } Tally;
 
 static bool is_asm(const char *path)
@@ -124,7 +141,7 @@ static bool build_library(const Config *c)
         return true;
     Nob_Cmd ar = {0};
     unlink(lib_path(c));
-    nob_cmd_append(&ar, "ar", "rcs", lib_path(c));
+    nob_cmd_append(&ar, c->ar, "rcs", lib_path(c));
     for (size_t i = 0; i < n; i++)
         nob_cmd_push(&ar, objs[i]);
     ok = nob_cmd_run(&ar);
@@ -227,14 +244,23 @@ static bool check_header(const Config *c)
     return ok;
 }
 
+/* Start a command line that runs 'program' of 'c', under its emulator if
+ * it has one. */
+static void run_program(Nob_Cmd *cmd, const Config *c, const char *program)
+{
+    if (c->emulator != NULL)
+        nob_cmd_append(cmd, c->emulator, "-L", c->sysroot);
+    nob_cmd_append(cmd, nob_fmt("%s/%s", c->dir, program));
+}
+
 /* Run a test program and add its closing "N passed, N failed" to 't'. A
  * program that dies before printing it counts as one failure. */
 static void run_suite(const Config *c, const char *program, Tally *t)
 {
     Nob_Cmd cmd = {0};
     Nob_Output out = {0};
-    int passed = 0, failed = 0;
-    nob_cmd_append(&cmd, nob_fmt("%s/%s", c->dir, program));
+    int passed = 0, failed = 0, skipped = 0;
+    run_program(&cmd, c, program);
     bool ok = nob_cmd_run_capture(&cmd, &out);
     nob_cmd_free(&cmd);
     const char *last = NULL;
@@ -248,9 +274,13 @@ static void run_suite(const Config *c, const char *program, Tally *t)
     } else if (!ok && failed == 0) {
         failed++;               /* a clean summary from a failed run still fails */
     }
-    printf("%s %s: %s: %d passed, %d failed\n", c->cc, c->opt, program, passed, failed);
+    if (last != NULL)
+        sscanf(last, "%*d passed, %*d failed, %d skipped", &skipped);
+    printf("%s: %s: %d passed, %d failed, %d skipped\n", c->name, program, passed, failed,
+           skipped);
     t->passed += passed;
     t->failed += failed;
+    t->skipped += skipped;
     free(out.data);
 }
 
@@ -259,7 +289,8 @@ static bool build_all(const Config *c)
     return build_library(c) && build_demo(c);
 }
 
-static const Config default_config = {"default", "cc", "-O2", false, HOST_TARGET, "build"};
+static const Config default_config = {"default", "cc", "-O2", false, HOST_TARGET, "build", "ar",
+                                      NULL, NULL};
 
 static int cmd_build(void)
 {
@@ -267,17 +298,17 @@ static int cmd_build(void)
 }
 
 /* The benchmark: our workloads and the same ones on Boost.Context (when its
- * headers are installed: boost.cpp, else boost_missing.c says how to get
- * them), glibc ucontext and a bare register swap. */
-static bool build_bench(void)
+ * headers are installed and the build is native: boost.cpp, else
+ * boost_missing.c says how to get them), glibc ucontext and a bare register
+ * swap. It goes to <dir>/bench/bench. */
+static bool build_bench(const Config *c)
 {
-    const Config *c = &default_config;
-    const char *dir = "build/bench";
+    const char *dir = nob_fmt("%s/bench", c->dir);
     const char *srcs[32];
     size_t n = list_files(BENCH, "", ".c", srcs, 24);
     n += list_files(nob_fmt(BENCH "/%s", c->target), "", ".c", srcs + n, 4);
     n += list_files(nob_fmt(BENCH "/%s", c->target), "", ".s", srcs + n, 4);
-    bool have_boost = nob_file_exists(BOOST_HEADER);
+    bool have_boost = c->emulator == NULL && nob_file_exists(BOOST_HEADER);
     size_t kept = 0;
     for (size_t i = 0; i < n; i++)      /* boost_missing.c only without Boost */
         if (!(have_boost && strcmp(srcs[i], BENCH "/boost_missing.c") == 0))
@@ -308,9 +339,9 @@ static bool build_bench(void)
     Nob_Cmd cmd = {0};
     nob_cmd_append(&cmd, have_boost ? "c++" : c->cc, "-O2", "-g", "-I" SRC, "-o", program);
     for (size_t i = 0; i < k; i++) {
-        if (have_boost && !is_asm(inputs[i]) && strstr(inputs[i], ".c") &&
-            strcmp(inputs[i] + strlen(inputs[i]) - 2, ".c") == 0)
-            nob_cmd_append(&cmd, "-x", "c", inputs[i], "-x", "none");
+        size_t len = strlen(inputs[i]);
+        if (have_boost && strcmp(inputs[i] + len - 2, ".c") == 0)
+            nob_cmd_append(&cmd, "-x", "c", inputs[i], "-x", "none");   /* C under c++ */
         else
             nob_cmd_push(&cmd, inputs[i]);
     }
@@ -322,9 +353,22 @@ static bool build_bench(void)
     return ok;
 }
 
+/* The benchmarks must build and run; under test their numbers mean nothing. */
+static void smoke_bench(const Config *c, Tally *t)
+{
+    Nob_Cmd cmd = {0};
+    run_program(&cmd, c, "bench/bench");
+    nob_cmd_push(&cmd, "--quick");
+    bool ok = build_bench(c) && nob_cmd_run(&cmd);
+    nob_cmd_free(&cmd);
+    printf("%s: bench --quick: %s\n", c->name, ok ? "ran" : "FAILED");
+    t->passed += ok;
+    t->failed += !ok;
+}
+
 static int cmd_bench(int argc, char **argv)
 {
-    if (!build_bench())
+    if (!build_bench(&default_config))
         return 1;
     Nob_Cmd cmd = {0};
     nob_cmd_append(&cmd, "build/bench/bench");
@@ -333,43 +377,73 @@ static int cmd_bench(int argc, char **argv)
     return nob_cmd_run(&cmd) ? 0 : 1;
 }
 
-static int cmd_test(void)
+/* Build and run the whole suite for one configuration. */
+static void test_config(const Config *c, bool header, Tally *t)
+{
+    if (!build_all(c) || !build_tests(c) || (header && !check_header(c))) {
+        fprintf(stderr, "nob: build failed for %s\n", c->name);
+        t->failed++;
+        return;
+    }
+    run_suite(c, "platform_test", t);
+    run_suite(c, "tests", t);
+}
+
+/* The native suite with gcc and clang at -O0 and -O2. */
+static void test_native(Tally *t)
 {
     static const char *compilers[] = {"gcc", "clang"};
     static const char *opts[] = {"-O0", "-O2"};
-    Tally t = {0};
-    if (cmd_build() != 0)
-        t.failed++;
     for (size_t i = 0; i < COUNT(compilers); i++) {
         if (!nob_have_program(compilers[i])) {
             fprintf(stderr, "nob: %s not found; install it (apt-get install %s)\n",
                     compilers[i], compilers[i]);
-            t.failed++;
+            t->failed++;
             continue;
         }
         for (size_t j = 0; j < COUNT(opts); j++) {
             Config c = {nob_fmt("%s%s", compilers[i], opts[j]), compilers[i], opts[j], true,
-                        HOST_TARGET,
-                        nob_fmt("build/test/%s%s", compilers[i], opts[j])};
-            if (!build_all(&c) || !build_tests(&c) || !check_header(&c)) {
-                fprintf(stderr, "nob: build failed for %s\n", c.name);
-                t.failed++;
-                continue;
-            }
-            run_suite(&c, "platform_test", &t);
-            run_suite(&c, "tests", &t);
+                        HOST_TARGET, nob_fmt("build/test/%s%s", compilers[i], opts[j]), "ar",
+                        NULL, NULL};
+            test_config(&c, true, t);
         }
     }
-    /* The benchmarks must build and run; their numbers are for docs. */
-    Nob_Cmd bench = {0};
-    nob_cmd_append(&bench, "build/bench/bench", "--quick");
-    bool bench_ok = build_bench() && nob_cmd_run(&bench);
-    nob_cmd_free(&bench);
-    printf("bench --quick: %s\n", bench_ok ? "ran" : "FAILED");
-    t.passed += bench_ok;
-    t.failed += !bench_ok;
+}
 
-    printf("%d passed, %d failed\n", t.passed, t.failed);
+/* The suite and the benchmarks of each other target, under qemu. Without
+ * its tools a target is skipped, except in CI, where that is a failure. */
+static void test_emulated(Tally *t)
+{
+    for (size_t i = 0; i < COUNT(crosses); i++) {
+        const Cross *x = &crosses[i];
+        const char *cc = nob_fmt("%s-gcc", x->triplet);
+        if (!nob_have_program(cc) || !nob_have_program(x->emulator)) {
+            bool ci = getenv("CI") != NULL;
+            fprintf(stderr, "nob: %s %s: %s or %s not found (apt-get install %s)\n",
+                    x->target, ci ? "FAILED" : "skipped", cc, x->emulator, x->packages);
+            t->failed += ci;
+            continue;
+        }
+        Config c = {nob_fmt("%s-O2", x->target), cc, "-O2", true, x->target,
+                    nob_fmt("build/test/%s-O2", x->target), nob_fmt("%s-ar", x->triplet),
+                    x->emulator, nob_fmt("/usr/%s", x->triplet)};
+        test_config(&c, false, t);
+        smoke_bench(&c, t);
+    }
+}
+
+static int cmd_test(void)
+{
+    Tally t = {0};
+    if (cmd_build() != 0)
+        t.failed++;
+    test_native(&t);
+    smoke_bench(&default_config, &t);
+    test_emulated(&t);
+    printf("%d passed, %d failed", t.passed, t.failed);
+    if (t.skipped > 0)
+        printf(", %d skipped", t.skipped);
+    printf("\n");
     return t.failed == 0 ? 0 : 1;
 }
 

@@ -2,7 +2,7 @@
  *
  *     tests [NAME...]     run every test, or those whose names contain NAME
  *
- * The last line is "N passed, N failed".
+ * The last line is "N passed, N failed", then ", N skipped" if any were.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -18,6 +18,7 @@
 
 #define MAX_TESTS 256
 #define TIMEOUT_SECONDS 120
+#define SKIP_STATUS 77          /* exit status of a skipped test */
 
 static struct {
     const char *name;
@@ -46,6 +47,13 @@ void test_fail(const char *file, int line, const char *fmt, ...)
     va_end(ap);
     fflush(NULL);
     _exit(1);
+}
+
+void test_skip(const char *why)
+{
+    printf("     skipped: %s\n", why);
+    fflush(NULL);
+    _exit(SKIP_STATUS);
 }
 
 struct death run_in_child(void (*fn)(void *), void *arg)
@@ -128,8 +136,10 @@ static bool selected(const char *name, int argc, char **argv)
     return false;
 }
 
-/* Run one test in a child; true if it exited 0. */
-static bool run_test(size_t i)
+enum outcome { PASSED, FAILED, SKIPPED };
+
+/* Run one test in a child. */
+static enum outcome run_test(size_t i)
 {
     int status;
     fflush(NULL);
@@ -142,32 +152,34 @@ static bool run_test(size_t i)
     }
     if (pid < 0 || waitpid(pid, &status, 0) != pid) {
         printf("FAIL %s (could not run it)\n", tests[i].name);
-        return false;
+        return FAILED;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         printf("ok   %s\n", tests[i].name);
-        return true;
+        return PASSED;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == SKIP_STATUS) {
+        printf("skip %s\n", tests[i].name);
+        return SKIPPED;
     }
     if (WIFSIGNALED(status))
         printf("FAIL %s (killed by signal %d%s)\n", tests[i].name, WTERMSIG(status),
                WTERMSIG(status) == SIGALRM ? ": timed out" : "");
     else
         printf("FAIL %s (exit status %d)\n", tests[i].name, WEXITSTATUS(status));
-    return false;
+    return FAILED;
 }
 
 int main(int argc, char **argv)
 {
-    int passed = 0, failed = 0;
+    int count[3] = {0};
     setvbuf(stdout, NULL, _IOLBF, 0);
-    for (size_t i = 0; i < n_tests; i++) {
-        if (!selected(tests[i].name, argc, argv))
-            continue;
-        if (run_test(i))
-            passed++;
-        else
-            failed++;
-    }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    for (size_t i = 0; i < n_tests; i++)
+        if (selected(tests[i].name, argc, argv))
+            count[run_test(i)]++;
+    printf("%d passed, %d failed", count[PASSED], count[FAILED]);
+    if (count[SKIPPED] > 0)
+        printf(", %d skipped", count[SKIPPED]);
+    printf("\n");
+    return count[FAILED] == 0 ? 0 : 1;
 }

@@ -18,6 +18,11 @@ void test_register(const char *name, void (*fn)(void));
 __attribute__((noreturn, format(printf, 3, 4)))
 void test_fail(const char *file, int line, const char *fmt, ...);
 
+/* End the test as skipped, saying why: only for an environment that
+ * cannot show the behaviour at all (an emulator that ignores a system
+ * call), never to hide a failure. Skips are counted and printed. */
+__attribute__((noreturn)) void test_skip(const char *why);
+
 #define TEST(name)                                                             \
     static void name(void);                                                    \
     __attribute__((constructor)) static void register_##name(void)             \

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "coroutine.h"
 #include "test.h"
@@ -164,7 +166,24 @@ TEST(past_the_guard_budget_stacks_share_a_mapping)
     CHECK(WIFEXITED(d.status) && WEXITSTATUS(d.status) == 0);
 }
 
-TEST(a_large_pool_gives_its_memory_back)
+/* Does madvise(MADV_DONTNEED) give memory back here? qemu-user 7.2 only
+ * zeroes the pages, which stay resident. */
+static bool dontneed_frees_memory(void)
+{
+    size_t size = 4 << 20;
+    char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    fill(p, size);
+    size_t before = resident_bytes();
+    madvise(p, size, MADV_DONTNEED);
+    bool frees = before - resident_bytes() > size / 2;
+    munmap(p, size);
+    return frees;
+}
+
+/* 64 coroutines each touch 256 KiB of stack, then all finish. Returns
+ * how much resident memory that left behind. */
+static size_t memory_left_by_64_coroutines(void)
 {
     enum { N = 64 };
     size_t bytes = 256 * 1024;
@@ -173,10 +192,20 @@ TEST(a_large_pool_gives_its_memory_back)
     for (int i = 0; i < N; i++)
         c[i] = create_ctx(use_some_stack, &bytes);
     yield_ctx();                             /* each touches 256 KiB */
-    CHECK(resident_bytes() - before > N * bytes * 3 / 4);
+    CHECK(resident_bytes() - before > N * bytes / 2);    /* 16 may be warm already */
     yield_ctx();                             /* all finish: the pool has them */
     for (int i = 0; i < N; i++)
         destroy_ctx(c[i]);
-    /* A few stay warm; the rest gave their pages back. */
-    CHECK(resident_bytes() - before < 20 * bytes);
+    size_t after = resident_bytes();
+    return after > before ? after - before : 0;
+}
+
+TEST(a_large_pool_gives_its_memory_back)
+{
+    if (!dontneed_frees_memory())
+        test_skip("madvise(MADV_DONTNEED) frees no memory in this environment");
+    memory_left_by_64_coroutines();          /* once, so an emulator has translated it all */
+    /* The second time, a few stacks stay warm (16 of 256 KiB), and the
+     * other 48 gave their pages back. */
+    CHECK(memory_left_by_64_coroutines() < 20 * 256 * 1024);
 }

@@ -1,0 +1,58 @@
+/* platform.c - Linux riscv64: the first frame of a new coroutine.
+ *
+ * asm.s saves and restores frames; this file writes the very first one, so
+ * that the ordinary restore path starts a coroutine like any other resume.
+ */
+#define _GNU_SOURCE
+#include <stddef.h>
+#include <stdint.h>
+#include <ucontext.h>
+
+#include "../platform.h"
+
+/* The saved frame drawn at the top of asm.s, lowest address first. */
+struct frame {
+    uint64_t fs[12];       /* fs0-fs11 */
+    uint64_t s0;           /* frame pointer: 0 ends the chain */
+    uint64_t s1;           /* first run: the coroutine function */
+    uint64_t s2;           /* first run: the argument */
+    uint64_t s3;           /* first run: the finalizer */
+    uint64_t s4_s11[8];
+    uint64_t ra;           /* where the context resumes */
+    uint64_t frm;          /* rounding mode */
+};
+
+/* asm.s stores and loads at these offsets; keep the two in step. */
+_Static_assert(offsetof(struct frame, fs) == 0x00, "frame: fs0");
+_Static_assert(offsetof(struct frame, s0) == 0x60, "frame: s0");
+_Static_assert(offsetof(struct frame, s3) == 0x78, "frame: s3");
+_Static_assert(offsetof(struct frame, ra) == 0xc0, "frame: ra");
+_Static_assert(offsetof(struct frame, frm) == 0xc8, "frame: frm");
+_Static_assert(sizeof(struct frame) == 0xd0, "frame: size");
+
+PLATFORM_HIDDEN void _asm_ctx_start(void);   /* in asm.s */
+
+/* The frame sits right under the 16-aligned top, so _asm_ctx_start runs
+ * with sp == top. A new coroutine starts with the rounding mode of the
+ * code that created it, as a new thread starts with its parent's. */
+void *platform_setup_stack(void *top, coroutine fn, void *arg, finalizer finish)
+{
+    uintptr_t aligned_top = (uintptr_t)top & ~(uintptr_t)15;
+    struct frame *f = (struct frame *)aligned_top - 1;
+    uint64_t frm;
+
+    __asm__ volatile("frrm %0" : "=r"(frm));
+    *f = (struct frame){
+        .s1 = (uintptr_t)fn,
+        .s2 = (uintptr_t)arg,
+        .s3 = (uintptr_t)finish,
+        .ra = (uintptr_t)_asm_ctx_start,
+        .frm = frm,
+    };
+    return f;
+}
+
+void *platform_signal_sp(const void *ucontext)
+{
+    return (void *)((const ucontext_t *)ucontext)->uc_mcontext.__gregs[REG_SP];
+}
