@@ -2,7 +2,8 @@
  *
  *   ./nob          build build/libcoroutine.a and the demo build/app
  *   ./nob test     build and run the test suite with gcc and clang, at -O0
- *                  and -O2; the last line sums it up: N passed, N failed
+ *                  and -O2, then for aarch64 and riscv64 under qemu; the
+ *                  last line sums it up: N passed, N failed
  *   ./nob bench    build and run the benchmarks (arguments go to them;
  *                  --quick for a fast smoke run)
  *
