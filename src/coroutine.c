@@ -15,6 +15,7 @@
 #include "array.h"
 #include "coroutine.h"
 #include "platform.h"
+#include "sanitizer.h"
 #include "stack.h"
 
 /* A context's life. Unusual bit patterns rather than 0, 1, 2, so that a
@@ -44,6 +45,7 @@ struct s_ctx {
     size_t index;            /* where it sits in 'g_ctx' */
     coroutine fn;            /* its function, for people with debuggers */
     struct stack stack;      /* empty for main and once finished */
+    struct san_ctx san;      /* what sanitizers need; nothing without them */
 };
 
 ARRAY_DEFINE(ctx_array, struct s_ctx *)
@@ -70,6 +72,8 @@ static size_t last_id;                       /* ids are never reused */
 static __thread size_t next_id, ids_left;
 
 static pthread_key_t thread_exit_key;
+
+void (*ctx_arrival_hook)(void);              /* see platform.h */
 static pthread_once_t thread_exit_once = PTHREAD_ONCE_INIT;
 
 /* Report a broken contract and stop: going on would resume freed or
@@ -185,6 +189,13 @@ static void make_thread_exit_key(void)
     pthread_key_create(&thread_exit_key, thread_exit);
 }
 
+/* Runs on every arrival in a context, from asm.s, when a sanitizer needs
+ * to hear of it; 'current' is already the context arrived in. */
+static void arrived(void)
+{
+    san_switched_in(&current->san);
+}
+
 /* Set up this thread's main context on its first create_ctx. */
 static int init_thread(void)
 {
@@ -201,6 +212,9 @@ static int init_thread(void)
         .owner = &main_ctx,
         .live_in = &main_ctx,
     };
+    san_main_made(&main_ctx.san);
+    if (SAN_HEARS_ARRIVALS)
+        ctx_arrival_hook = arrived;
     current = &main_ctx;
     return 0;
 }
@@ -231,12 +245,14 @@ static sp_ctx create(coroutine fn, void *arg, size_t stack_size)
         goto out_free_stack;
 
     ctx->id = new_id();
+    ctx->fn = fn;
+    san_stack_made(&ctx->san, stack_bottom(&ctx->stack),
+                   (size_t)((char *)stack_top(&ctx->stack) - stack_bottom(&ctx->stack)));
     ctx->sp = platform_setup_stack(colored_top(ctx), fn, arg, coroutine_finish);
     ctx->state = CTX_LIVE;
     ctx->owner = ctx->live_in = &main_ctx;
     ctx->watch = ctx->stack.guarded ? NULL : stack_bottom(&ctx->stack);
     ctx->index = g_ctx.len - 1;
-    ctx->fn = fn;
     join_rotation(ctx);
     return ctx;
 
@@ -286,6 +302,7 @@ void destroy_ctx(sp_ctx ctx)
     if (ctx->state == CTX_LIVE) {            /* suspended: it never runs again */
         leave_rotation(ctx);
         stack_free(&ctx->stack);
+        san_stack_gone(&ctx->san);
     }
     ctx_array_remove(&g_ctx, ctx->index);
     if (ctx->index < g_ctx.len)              /* the last one moved into its place */
@@ -305,12 +322,14 @@ void coroutine_finish(void)
     self->live_in = NULL;
     leave_rotation(self);
     current = next;
+    san_switch_out(&self->san, &next->san, true);
     _asm_finish_ctx(next->sp, self);
 }
 
 void finish_ctx_inner(sp_ctx dead)
 {
     stack_free(&dead->stack);
+    san_stack_gone(&dead->san);
 }
 
 /* }===================================================================== */
@@ -340,6 +359,7 @@ void *yield_ctx_inner(void *sp)
         return overflowed(sp, self);
     self->sp = sp;
     current = self->next;
+    san_switch_out(&self->san, &current->san, false);
     return current->sp;
 }
 
@@ -360,6 +380,7 @@ void *switch_ctx_inner(void *sp, sp_ctx target)
         return overflowed(sp, self);
     self->sp = sp;
     current = target;
+    san_switch_out(&self->san, &target->san, false);
     return target->sp;
 }
 

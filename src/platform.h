@@ -27,14 +27,16 @@ PLATFORM_HIDDEN void *platform_signal_sp(const void *ucontext);
 
 /* ---- asm.s: entered from C -------------------------------------------- */
 
+
 /* Move onto the stack at 'sp', call finish_ctx_inner(dead) there (so the
  * dead coroutine's stack can be released while nothing runs on it), then
  * resume the frame at 'sp'. */
 PLATFORM_HIDDEN PLATFORM_NORETURN void _asm_finish_ctx(void *sp, sp_ctx dead);
 
 /* yield_ctx and switch_ctx themselves (declared in coroutine.h) are also in
- * asm.s: they save the frame and call into the core below, then jump to
- * _asm_restore_ctx, the resume path they share with _asm_finish_ctx. */
+ * asm.s: they save the frame and call into the core below. All three end
+ * in _asm_restore_ctx, the resume path every context arrives through; it
+ * calls ctx_arrival_hook there, on the new stack, when that is not NULL. */
 
 /* ---- coroutine.c: called from asm.s ------------------------------------ */
 
@@ -47,5 +49,8 @@ PLATFORM_HIDDEN void finish_ctx_inner(sp_ctx dead);
 
 /* Where a coroutine goes when its function returns (the 'finish' above). */
 PLATFORM_HIDDEN PLATFORM_NORETURN void coroutine_finish(void);
+
+/* NULL, or what asm.s calls on every arrival in a context (for sanitizers). */
+PLATFORM_HIDDEN extern void (*ctx_arrival_hook)(void);
 
 #endif

@@ -35,6 +35,8 @@ static void *other(void *sp)
     return in_coroutine ? co_sp : main_sp;
 }
 
+void (*ctx_arrival_hook)(void);             /* none: no sanitizer here */
+
 void *fake_yield_ctx_inner(void *sp);
 void *fake_switch_ctx_inner(void *sp, sp_ctx target);
 void fake_coroutine_finish(void);

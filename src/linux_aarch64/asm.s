@@ -106,6 +106,10 @@ switch_ctx:
  *
  * It consumes the frame and returns to its x30: the caller of yield_ctx or
  * switch_ctx, or _asm_ctx_start for a coroutine's first run.
+ *
+ * Every context arrives here, so this is where 'ctx_arrival_hook' is
+ * called when the core has set it (to tell a sanitizer of the arrival):
+ * on the new stack, with sp at the frame.
  */
 	.globl	_asm_restore_ctx
 	.hidden	_asm_restore_ctx
@@ -115,6 +119,11 @@ _asm_restore_ctx:
 	.cfi_startproc
 	FRAME_CFI                       /* sp is at a frame from the start */
 	mov	sp, x0                  /* the switch: now on the other stack */
+	adrp	x9, ctx_arrival_hook
+	ldr	x9, [x9, :lo12:ctx_arrival_hook]
+	cbz	x9, 4f                  /* set only in sanitizer builds */
+	blr	x9                      /* x30 comes back from the frame */
+4:
 	ldr	x9, [sp, #0xa0]         /* its FPCR */
 	mrs	x10, fpcr
 	cmp	x9, x10

@@ -118,6 +118,10 @@ switch_ctx:
  *
  * It consumes the frame and returns to its ra: the caller of yield_ctx or
  * switch_ctx, or _asm_ctx_start for a coroutine's first run.
+ *
+ * Every context arrives here, so this is where 'ctx_arrival_hook' is
+ * called when the core has set it (to tell a sanitizer of the arrival):
+ * on the new stack, with sp at the frame.
  */
 	.globl	_asm_restore_ctx
 	.hidden	_asm_restore_ctx
@@ -127,6 +131,11 @@ _asm_restore_ctx:
 	.cfi_startproc
 	FRAME_CFI                       /* sp is at a frame from the start */
 	mv	sp, a0                  /* the switch: now on the other stack */
+	lla	t0, ctx_arrival_hook
+	ld	t0, 0(t0)
+	beqz	t0, 4f                  /* set only in sanitizer builds */
+	jalr	t0                      /* ra comes back from the frame */
+4:
 	ld	t0, 0xc8(sp)            /* its rounding mode */
 	frrm	t1
 	beq	t0, t1, 1f

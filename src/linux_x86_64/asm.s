@@ -127,6 +127,10 @@ switch_ctx:
  *
  * It consumes the frame and jumps to its return address: the caller of
  * yield_ctx or switch_ctx, or _asm_ctx_start for a coroutine's first run.
+ *
+ * Every context arrives here, so this is where 'ctx_arrival_hook' is
+ * called when the core has set it (to tell a sanitizer of the arrival):
+ * on the new stack, with rsp at the frame.
  */
 	.globl	_asm_restore_ctx
 	.hidden	_asm_restore_ctx
@@ -136,7 +140,9 @@ _asm_restore_ctx:
 	.cfi_startproc
 	FRAME_CFI                       /* rsp is at a frame from the start */
 	movq	%rax, %rsp              /* the switch: now on the other stack */
-	movq	0x38(%rsp), %rdx        /* where to resume, loaded early */
+	cmpq	$0, ctx_arrival_hook(%rip)
+	jne	3f                      /* only in sanitizer builds */
+4:	movq	0x38(%rsp), %rdx        /* where to resume, loaded early */
 	ldmxcsr	(%rsp)                  /* its SSE rounding mode and masks */
 	cmpw	4(%rsp), %cx            /* its x87 control word the same? */
 	jne	2f
@@ -160,6 +166,16 @@ _asm_restore_ctx:
 2:	.cfi_restore_state
 	fldcw	4(%rsp)                 /* no: load its own */
 	jmp	1b
+3:	pushq	%rcx                    /* the x87 word in force; twice, */
+	.cfi_adjust_cfa_offset 8
+	pushq	%rcx                    /* so the call enters C aligned */
+	.cfi_adjust_cfa_offset 8
+	call	*ctx_arrival_hook(%rip)
+	popq	%rcx
+	.cfi_adjust_cfa_offset -8
+	popq	%rcx
+	.cfi_adjust_cfa_offset -8
+	jmp	4b
 	.cfi_endproc
 	.size	_asm_restore_ctx, .-_asm_restore_ctx
 

@@ -1,0 +1,154 @@
+/* sanitizer.h - telling AddressSanitizer, ThreadSanitizer and valgrind
+ * that stacks are switched, created and freed.
+ *
+ * Each is detected on its own: the sanitizers from the compiler's macros,
+ * valgrind from the presence of its header (its requests cost a few
+ * instructions and do nothing outside valgrind). Without them every hook
+ * below is empty and compiles to nothing. The core calls them at these
+ * points; the order matters:
+ *
+ *   san_stack_made     a coroutine got a stack (new or from the pool)
+ *   san_switch_out     before a switch, on the stack being left
+ *   san_switched_in    after it, on the stack that was resumed (asm.s
+ *                      calls it through 'ctx_arrival_hook')
+ *   san_stack_gone     the stack went back to the pool
+ */
+#ifndef COROUTINE_SANITIZER_H
+#define COROUTINE_SANITIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SAN_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer)
+#define SAN_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(SAN_ASAN)
+#define SAN_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__) && !defined(SAN_TSAN)
+#define SAN_TSAN 1
+#endif
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#define SAN_VALGRIND 1
+#endif
+#endif
+
+#ifdef SAN_ASAN
+#include <pthread.h>
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/lsan_interface.h>
+#endif
+#ifdef SAN_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+#ifdef SAN_VALGRIND
+#include <valgrind/valgrind.h>
+#endif
+
+/* True when san_switched_in must run on every arrival in a context. */
+#ifdef SAN_ASAN
+#define SAN_HEARS_ARRIVALS true
+#else
+#define SAN_HEARS_ARRIVALS false
+#endif
+
+/* What each tool needs to know about one context. */
+struct san_ctx {
+#ifdef SAN_ASAN
+    void *fake_stack;          /* ASan's frames for use-after-return */
+    const void *bottom;        /* its stack, for ASan */
+    size_t size;
+#endif
+#ifdef SAN_TSAN
+    void *fiber;               /* TSan's context for it */
+#endif
+#ifdef SAN_VALGRIND
+    unsigned stack_id;         /* valgrind's id for the registered stack */
+#endif
+    char unused;               /* C wants a member even when no tool is on */
+};
+
+/* The thread's main context: its stack is the thread's, and TSan's fiber
+ * for it is the thread itself. */
+static inline void san_main_made(struct san_ctx *main)
+{
+#ifdef SAN_ASAN
+    pthread_attr_t attr;
+    void *bottom = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        pthread_attr_getstack(&attr, &bottom, &size);
+        pthread_attr_destroy(&attr);
+    }
+    main->fake_stack = NULL;
+    main->bottom = bottom;
+    main->size = size;
+#endif
+#ifdef SAN_TSAN
+    main->fiber = __tsan_get_current_fiber();
+#endif
+    (void)main;
+}
+
+/* A coroutine's stack is [bottom, bottom + size). */
+static inline void san_stack_made(struct san_ctx *c, const void *bottom, size_t size)
+{
+#ifdef SAN_ASAN
+    c->fake_stack = NULL;
+    c->bottom = bottom;
+    c->size = size;
+    /* memory reached only from a suspended stack is not a leak */
+    __lsan_register_root_region(bottom, size);
+#endif
+#ifdef SAN_TSAN
+    c->fiber = __tsan_create_fiber(0);
+#endif
+#ifdef SAN_VALGRIND
+    c->stack_id = VALGRIND_STACK_REGISTER(bottom, (const char *)bottom + size);
+#endif
+    (void)c, (void)bottom, (void)size;
+}
+
+/* Its stack went back to the pool; the context will not run again. */
+static inline void san_stack_gone(struct san_ctx *c)
+{
+#ifdef SAN_ASAN
+    __lsan_unregister_root_region(c->bottom, c->size);
+#endif
+#ifdef SAN_TSAN
+    __tsan_destroy_fiber(c->fiber);
+#endif
+#ifdef SAN_VALGRIND
+    VALGRIND_STACK_DEREGISTER(c->stack_id);
+#endif
+    (void)c;
+}
+
+/* About to leave 'from' for 'to'; 'dying' when 'from' will never resume. */
+static inline void san_switch_out(struct san_ctx *from, struct san_ctx *to, bool dying)
+{
+#ifdef SAN_ASAN
+    __sanitizer_start_switch_fiber(dying ? NULL : &from->fake_stack, to->bottom, to->size);
+#endif
+#ifdef SAN_TSAN
+    __tsan_switch_to_fiber(to->fiber, 0);
+#endif
+    (void)from, (void)to, (void)dying;
+}
+
+/* Arrived in 'self'. */
+static inline void san_switched_in(struct san_ctx *self)
+{
+#ifdef SAN_ASAN
+    __sanitizer_finish_switch_fiber(self->fake_stack, NULL, NULL);
+#endif
+    (void)self;
+}
+
+#endif
