@@ -2,8 +2,9 @@
  *
  *   ./nob          build build/libcoroutine.a and the demo build/app
  *   ./nob test     build and run the test suite with gcc and clang, at -O0
- *                  and -O2, then for aarch64 and riscv64 under qemu; the
- *                  last line sums it up: N passed, N failed
+ *                  and -O2 and under AddressSanitizer with UBSan, then for
+ *                  aarch64 and riscv64 under qemu; the last line sums it
+ *                  up: N passed, N failed
  *   ./nob bench    build and run the benchmarks (arguments go to them;
  *                  --quick for a fast smoke run)
  *
@@ -43,6 +44,7 @@ typedef struct {
     const char *ar;         /* the archiver that knows the target */
     const char *emulator;   /* runs its programs, or NULL: run them directly */
     const char *sysroot;    /* the emulator's libraries */
+    bool sanitize;          /* with AddressSanitizer and UBSan */
 } Config;
 
 /* Targets tested under emulation, and the Debian packages that bring them. */
@@ -80,6 +82,9 @@ static void add_cflags(Nob_Cmd *cmd, const Config *c, const char *source)
         nob_cmd_push(cmd, warnings[i]);
     if (c->werror)
         nob_cmd_push(cmd, "-Werror");
+    if (c->sanitize && (source == NULL || !is_asm(source)))  /* UBSan stops at its first report */
+        nob_cmd_append(cmd, "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+                       "-fno-omit-frame-pointer");
 }
 
 static const char *lib_path(const Config *c)
@@ -291,7 +296,7 @@ static bool build_all(const Config *c)
 }
 
 static const Config default_config = {"default", "cc", "-O2", false, HOST_TARGET, "build", "ar",
-                                      NULL, NULL};
+                                      NULL, NULL, false};
 
 static int cmd_build(void)
 {
@@ -405,9 +410,14 @@ static void test_native(Tally *t)
         for (size_t j = 0; j < COUNT(opts); j++) {
             Config c = {nob_fmt("%s%s", compilers[i], opts[j]), compilers[i], opts[j], true,
                         HOST_TARGET, nob_fmt("build/test/%s%s", compilers[i], opts[j]), "ar",
-                        NULL, NULL};
+                        NULL, NULL, false};
             test_config(&c, true, t);
         }
+        /* and once more under AddressSanitizer and UBSan */
+        Config c = {nob_fmt("%s-asan-ubsan", compilers[i]), compilers[i], "-O1", true,
+                    HOST_TARGET, nob_fmt("build/test/%s-asan-ubsan", compilers[i]), "ar",
+                    NULL, NULL, true};
+        test_config(&c, false, t);
     }
 }
 
@@ -427,7 +437,7 @@ static void test_emulated(Tally *t)
         }
         Config c = {nob_fmt("%s-O2", x->target), cc, "-O2", true, x->target,
                     nob_fmt("build/test/%s-O2", x->target), nob_fmt("%s-ar", x->triplet),
-                    x->emulator, nob_fmt("/usr/%s", x->triplet)};
+                    x->emulator, nob_fmt("/usr/%s", x->triplet), false};
         test_config(&c, false, t);
         smoke_bench(&c, t);
     }

@@ -301,8 +301,8 @@ void destroy_ctx(sp_ctx ctx)
         misuse("destroy_ctx: cannot destroy running coroutine %zu", ctx->id);
     if (ctx->state == CTX_LIVE) {            /* suspended: it never runs again */
         leave_rotation(ctx);
+        san_stack_gone(&ctx->san, ctx->sp);
         stack_free(&ctx->stack);
-        san_stack_gone(&ctx->san);
     }
     ctx_array_remove(&g_ctx, ctx->index);
     if (ctx->index < g_ctx.len)              /* the last one moved into its place */
@@ -328,8 +328,8 @@ void coroutine_finish(void)
 
 void finish_ctx_inner(sp_ctx dead)
 {
+    san_stack_gone(&dead->san, NULL);      /* its frames all returned */
     stack_free(&dead->stack);
-    san_stack_gone(&dead->san);
 }
 
 /* }===================================================================== */

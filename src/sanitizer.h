@@ -1,4 +1,4 @@
-/* sanitizer.h - telling AddressSanitizer, ThreadSanitizer and valgrind
+/* sanitizer.h - telling AddressSanitizer (with LeakSanitizer) and valgrind
  * that stacks are switched, created and freed.
  *
  * Each is detected on its own: the sanitizers from the compiler's macros,
@@ -23,15 +23,9 @@
 #if __has_feature(address_sanitizer)
 #define SAN_ASAN 1
 #endif
-#if __has_feature(thread_sanitizer)
-#define SAN_TSAN 1
-#endif
 #endif
 #if defined(__SANITIZE_ADDRESS__) && !defined(SAN_ASAN)
 #define SAN_ASAN 1
-#endif
-#if defined(__SANITIZE_THREAD__) && !defined(SAN_TSAN)
-#define SAN_TSAN 1
 #endif
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -43,9 +37,6 @@
 #include <pthread.h>
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/lsan_interface.h>
-#endif
-#ifdef SAN_TSAN
-#include <sanitizer/tsan_interface.h>
 #endif
 #ifdef SAN_VALGRIND
 #include <valgrind/valgrind.h>
@@ -65,17 +56,13 @@ struct san_ctx {
     const void *bottom;        /* its stack, for ASan */
     size_t size;
 #endif
-#ifdef SAN_TSAN
-    void *fiber;               /* TSan's context for it */
-#endif
 #ifdef SAN_VALGRIND
     unsigned stack_id;         /* valgrind's id for the registered stack */
 #endif
     char unused;               /* C wants a member even when no tool is on */
 };
 
-/* The thread's main context: its stack is the thread's, and TSan's fiber
- * for it is the thread itself. */
+/* The thread's main context: its stack is the thread's. */
 static inline void san_main_made(struct san_ctx *main)
 {
 #ifdef SAN_ASAN
@@ -90,9 +77,6 @@ static inline void san_main_made(struct san_ctx *main)
     main->bottom = bottom;
     main->size = size;
 #endif
-#ifdef SAN_TSAN
-    main->fiber = __tsan_get_current_fiber();
-#endif
     (void)main;
 }
 
@@ -106,28 +90,27 @@ static inline void san_stack_made(struct san_ctx *c, const void *bottom, size_t 
     /* memory reached only from a suspended stack is not a leak */
     __lsan_register_root_region(bottom, size);
 #endif
-#ifdef SAN_TSAN
-    c->fiber = __tsan_create_fiber(0);
-#endif
 #ifdef SAN_VALGRIND
     c->stack_id = VALGRIND_STACK_REGISTER(bottom, (const char *)bottom + size);
 #endif
     (void)c, (void)bottom, (void)size;
 }
 
-/* Its stack went back to the pool; the context will not run again. */
-static inline void san_stack_gone(struct san_ctx *c)
+/* Its stack went back to the pool; the context will not run again. A
+ * suspended one leaves frames from 'used' up to the top, whose redzones
+ * ASan must forget before the stack is reused (NULL: none left). */
+static inline void san_stack_gone(struct san_ctx *c, const void *used)
 {
 #ifdef SAN_ASAN
     __lsan_unregister_root_region(c->bottom, c->size);
-#endif
-#ifdef SAN_TSAN
-    __tsan_destroy_fiber(c->fiber);
+    if (used != NULL)
+        __asan_unpoison_memory_region(used, (size_t)((const char *)c->bottom + c->size -
+                                                     (const char *)used));
 #endif
 #ifdef SAN_VALGRIND
     VALGRIND_STACK_DEREGISTER(c->stack_id);
 #endif
-    (void)c;
+    (void)c, (void)used;
 }
 
 /* About to leave 'from' for 'to'; 'dying' when 'from' will never resume. */
@@ -135,9 +118,6 @@ static inline void san_switch_out(struct san_ctx *from, struct san_ctx *to, bool
 {
 #ifdef SAN_ASAN
     __sanitizer_start_switch_fiber(dying ? NULL : &from->fake_stack, to->bottom, to->size);
-#endif
-#ifdef SAN_TSAN
-    __tsan_switch_to_fiber(to->fiber, 0);
 #endif
     (void)from, (void)to, (void)dying;
 }

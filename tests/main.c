@@ -20,6 +20,24 @@
 #define TIMEOUT_SECONDS 120
 #define SKIP_STATUS 77          /* exit status of a skipped test */
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZER "AddressSanitizer"
+#elif __has_feature(thread_sanitizer)
+#define SANITIZER "ThreadSanitizer"
+#endif
+#endif
+#if !defined(SANITIZER) && defined(__SANITIZE_ADDRESS__)
+#define SANITIZER "AddressSanitizer"
+#elif !defined(SANITIZER) && defined(__SANITIZE_THREAD__)
+#define SANITIZER "ThreadSanitizer"
+#endif
+#ifdef SANITIZER
+const char *const test_sanitizer = SANITIZER;
+#else
+const char *const test_sanitizer = NULL;
+#endif
+
 static struct {
     const char *name;
     void (*fn)(void);
@@ -93,6 +111,17 @@ bool died_with(const struct death *d, int signal, const char *needle)
         return false;
     }
     return true;
+}
+
+bool died_of_segv(const struct death *d)
+{
+    if (WIFSIGNALED(d->status) && WTERMSIG(d->status) == SIGSEGV)
+        return true;
+    if (test_sanitizer && strstr(d->message, "Sanitizer: SEGV"))
+        return true;
+    fprintf(stderr, "child status %#x, not a segmentation fault; it said: %s\n", d->status,
+            d->message);
+    return false;
 }
 
 size_t count_mappings(void)

@@ -54,6 +54,12 @@ __attribute__((noreturn)) void test_skip(const char *why);
                       #b, a_, b_);                                             \
     } while (0)
 
+/* The sanitizer this suite was built with, or NULL. Under one, mapping
+ * and memory counts include the sanitizer's own, and a fault that is not
+ * an overflow goes to its handler (it was installed before the library's),
+ * which reports the fault instead of letting the process die of it. */
+extern const char *const test_sanitizer;
+
 /* How a child that was expected to die ended. */
 struct death {
     int status;          /* from waitpid */
@@ -65,6 +71,10 @@ struct death run_in_child(void (*fn)(void *), void *arg);
 
 /* True when 'd' is an abort() whose message contains 'needle'. */
 bool died_with(const struct death *d, int signal, const char *needle);
+
+/* True when 'd' died of a segmentation fault, or had it reported by the
+ * sanitizer's handler. */
+bool died_of_segv(const struct death *d);
 
 /* Lines in /proc/self/maps: the number of mappings. */
 size_t count_mappings(void);
