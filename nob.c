@@ -2,8 +2,9 @@
  *
  *   ./nob          build build/libcoroutine.a and the demo build/app
  *   ./nob test     build and run the test suite with gcc and clang, at -O0
- *                  and -O2 and under AddressSanitizer with UBSan, then for
- *                  aarch64 and riscv64 under qemu; the last line sums it
+ *                  and -O2, under AddressSanitizer with UBSan, and (the
+ *                  tests with threads) under ThreadSanitizer; then for
+ *                  aarch64 and riscv64 under qemu. The last line sums it
  *                  up: N passed, N failed
  *   ./nob bench    build and run the benchmarks (arguments go to them;
  *                  --quick for a fast smoke run)
@@ -44,7 +45,8 @@ typedef struct {
     const char *ar;         /* the archiver that knows the target */
     const char *emulator;   /* runs its programs, or NULL: run them directly */
     const char *sysroot;    /* the emulator's libraries */
-    bool sanitize;          /* with AddressSanitizer and UBSan */
+    const char *sanitize;   /* -fsanitize=..., or NULL */
+    const char *only;       /* run only the tests whose names contain this */
 } Config;
 
 /* Targets tested under emulation, and the Debian packages that bring them. */
@@ -83,8 +85,8 @@ static void add_cflags(Nob_Cmd *cmd, const Config *c, const char *source)
     if (c->werror)
         nob_cmd_push(cmd, "-Werror");
     if (c->sanitize && (source == NULL || !is_asm(source)))  /* UBSan stops at its first report */
-        nob_cmd_append(cmd, "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
-                       "-fno-omit-frame-pointer");
+        nob_cmd_append(cmd, nob_fmt("-fsanitize=%s", c->sanitize),
+                       "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer");
 }
 
 static const char *lib_path(const Config *c)
@@ -259,14 +261,18 @@ static void run_program(Nob_Cmd *cmd, const Config *c, const char *program)
     nob_cmd_append(cmd, nob_fmt("%s/%s", c->dir, program));
 }
 
-/* Run a test program and add its closing "N passed, N failed" to 't'. A
- * program that dies before printing it counts as one failure. */
+/* Run a test program ("tests", or "tests NAME" for some of it) and add
+ * its closing "N passed, N failed" to 't'. A program that dies before
+ * printing it counts as one failure. */
 static void run_suite(const Config *c, const char *program, Tally *t)
 {
     Nob_Cmd cmd = {0};
     Nob_Output out = {0};
     int passed = 0, failed = 0, skipped = 0;
-    run_program(&cmd, c, program);
+    const char *space = strchr(program, ' ');
+    run_program(&cmd, c, space ? nob_fmt("%.*s", (int)(space - program), program) : program);
+    if (space != NULL)
+        nob_cmd_push(&cmd, space + 1);
     bool ok = nob_cmd_run_capture(&cmd, &out);
     nob_cmd_free(&cmd);
     const char *last = NULL;
@@ -296,7 +302,7 @@ static bool build_all(const Config *c)
 }
 
 static const Config default_config = {"default", "cc", "-O2", false, HOST_TARGET, "build", "ar",
-                                      NULL, NULL, false};
+                                      NULL, NULL, NULL, NULL};
 
 static int cmd_build(void)
 {
@@ -383,7 +389,8 @@ static int cmd_bench(int argc, char **argv)
     return nob_cmd_run(&cmd) ? 0 : 1;
 }
 
-/* Build and run the whole suite for one configuration. */
+/* Build and run the suite for one configuration: all of it, or the tests
+ * named by c->only. */
 static void test_config(const Config *c, bool header, Tally *t)
 {
     if (!build_all(c) || !build_tests(c) || (header && !check_header(c))) {
@@ -391,8 +398,9 @@ static void test_config(const Config *c, bool header, Tally *t)
         t->failed++;
         return;
     }
-    run_suite(c, "platform_test", t);
-    run_suite(c, "tests", t);
+    if (c->only == NULL)
+        run_suite(c, "platform_test", t);
+    run_suite(c, c->only ? nob_fmt("tests %s", c->only) : "tests", t);
 }
 
 /* The native suite with gcc and clang at -O0 and -O2. */
@@ -410,14 +418,19 @@ static void test_native(Tally *t)
         for (size_t j = 0; j < COUNT(opts); j++) {
             Config c = {nob_fmt("%s%s", compilers[i], opts[j]), compilers[i], opts[j], true,
                         HOST_TARGET, nob_fmt("build/test/%s%s", compilers[i], opts[j]), "ar",
-                        NULL, NULL, false};
+                        NULL, NULL, NULL, NULL};
             test_config(&c, true, t);
         }
-        /* and once more under AddressSanitizer and UBSan */
-        Config c = {nob_fmt("%s-asan-ubsan", compilers[i]), compilers[i], "-O1", true,
-                    HOST_TARGET, nob_fmt("build/test/%s-asan-ubsan", compilers[i]), "ar",
-                    NULL, NULL, true};
-        test_config(&c, false, t);
+        /* under AddressSanitizer with UBSan; under ThreadSanitizer, the
+         * tests that use threads */
+        Config asan = {nob_fmt("%s-asan-ubsan", compilers[i]), compilers[i], "-O1", true,
+                       HOST_TARGET, nob_fmt("build/test/%s-asan-ubsan", compilers[i]), "ar",
+                       NULL, NULL, "address,undefined", NULL};
+        test_config(&asan, false, t);
+        Config tsan = {nob_fmt("%s-tsan", compilers[i]), compilers[i], "-O1", true, HOST_TARGET,
+                       nob_fmt("build/test/%s-tsan", compilers[i]), "ar", NULL, NULL, "thread",
+                       "thread"};
+        test_config(&tsan, false, t);
     }
 }
 
@@ -437,7 +450,7 @@ static void test_emulated(Tally *t)
         }
         Config c = {nob_fmt("%s-O2", x->target), cc, "-O2", true, x->target,
                     nob_fmt("build/test/%s-O2", x->target), nob_fmt("%s-ar", x->triplet),
-                    x->emulator, nob_fmt("/usr/%s", x->triplet), false};
+                    x->emulator, nob_fmt("/usr/%s", x->triplet), NULL, NULL};
         test_config(&c, false, t);
         smoke_bench(&c, t);
     }

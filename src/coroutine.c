@@ -125,7 +125,7 @@ static void *overflowed(void *sp, const struct s_ctx *self)
 /* An unguarded stack (see stack.h) that overflowed is caught here, as its
  * coroutine switches away: its stack pointer is below the tripwire, or it
  * went there and wrote it. A guarded stack faults first; main has none. */
-static inline bool stack_ok(const struct s_ctx *self, const void *sp)
+SAN_SWITCH_POINT static inline bool stack_ok(const struct s_ctx *self, const void *sp)
 {
     const char *w = self->watch;
     return w == NULL || ((const char *)sp >= w + STACK_TRIPWIRE && tripwire_intact(w));
@@ -313,7 +313,7 @@ void destroy_ctx(sp_ctx ctx)
 /* The function returned (we are called from _asm_ctx_entry). Leave the
  * rotation and pass control on as a yield would; the stack we are standing
  * on is released from the next context's stack, by finish_ctx_inner. */
-void coroutine_finish(void)
+SAN_SWITCH_POINT void coroutine_finish(void)
 {
     struct s_ctx *self = current, *next = self->next;
     if (!stack_ok(self, __builtin_frame_address(0)))
@@ -350,7 +350,7 @@ static void *bad_switch_target(void *sp, const struct s_ctx *target)
     misuse("switch_ctx: cannot switch to finished coroutine %zu", target->id);
 }
 
-void *yield_ctx_inner(void *sp)
+SAN_SWITCH_POINT void *yield_ctx_inner(void *sp)
 {
     struct s_ctx *self = current;
     if (self == NULL)                /* no coroutine was ever made here */
@@ -367,7 +367,7 @@ void *yield_ctx_inner(void *sp)
  * context only for a live coroutine of this thread. The branches are laid
  * out so that loading the target's sp, which the switch waits for, depends
  * on nothing but the argument. */
-void *switch_ctx_inner(void *sp, sp_ctx target)
+SAN_SWITCH_POINT void *switch_ctx_inner(void *sp, sp_ctx target)
 {
     struct s_ctx *self = current;
     if (target == NULL)

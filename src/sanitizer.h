@@ -1,5 +1,5 @@
-/* sanitizer.h - telling AddressSanitizer (with LeakSanitizer) and valgrind
- * that stacks are switched, created and freed.
+/* sanitizer.h - telling AddressSanitizer (with LeakSanitizer),
+ * ThreadSanitizer and valgrind that stacks are switched, created and freed.
  *
  * Each is detected on its own: the sanitizers from the compiler's macros,
  * valgrind from the presence of its header (its requests cost a few
@@ -23,9 +23,15 @@
 #if __has_feature(address_sanitizer)
 #define SAN_ASAN 1
 #endif
+#if __has_feature(thread_sanitizer)
+#define SAN_TSAN 1
+#endif
 #endif
 #if defined(__SANITIZE_ADDRESS__) && !defined(SAN_ASAN)
 #define SAN_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__) && !defined(SAN_TSAN)
+#define SAN_TSAN 1
 #endif
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -38,8 +44,23 @@
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/lsan_interface.h>
 #endif
+#ifdef SAN_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
 #ifdef SAN_VALGRIND
 #include <valgrind/valgrind.h>
+#endif
+
+/* ThreadSanitizer keeps a call stack per fiber, pushed and popped as
+ * instrumented functions enter and return. A function that switches fibers
+ * (__tsan_switch_to_fiber) and then returns would pop the wrong one, so the
+ * functions that do must not be instrumented at all. */
+#if defined(SAN_TSAN) && defined(__clang__)
+#define SAN_SWITCH_POINT __attribute__((disable_sanitizer_instrumentation))
+#elif defined(SAN_TSAN)
+#define SAN_SWITCH_POINT __attribute__((no_sanitize_thread))
+#else
+#define SAN_SWITCH_POINT
 #endif
 
 /* True when san_switched_in must run on every arrival in a context. */
@@ -55,6 +76,9 @@ struct san_ctx {
     void *fake_stack;          /* ASan's frames for use-after-return */
     const void *bottom;        /* its stack, for ASan */
     size_t size;
+#endif
+#ifdef SAN_TSAN
+    void *fiber;               /* TSan's context for it */
 #endif
 #ifdef SAN_VALGRIND
     unsigned stack_id;         /* valgrind's id for the registered stack */
@@ -77,6 +101,9 @@ static inline void san_main_made(struct san_ctx *main)
     main->bottom = bottom;
     main->size = size;
 #endif
+#ifdef SAN_TSAN
+    main->fiber = __tsan_get_current_fiber();   /* the thread itself */
+#endif
     (void)main;
 }
 
@@ -90,15 +117,19 @@ static inline void san_stack_made(struct san_ctx *c, const void *bottom, size_t 
     /* memory reached only from a suspended stack is not a leak */
     __lsan_register_root_region(bottom, size);
 #endif
+#ifdef SAN_TSAN
+    c->fiber = __tsan_create_fiber(0);
+#endif
 #ifdef SAN_VALGRIND
     c->stack_id = VALGRIND_STACK_REGISTER(bottom, (const char *)bottom + size);
 #endif
     (void)c, (void)bottom, (void)size;
 }
 
-/* Its stack went back to the pool; the context will not run again. A
- * suspended one leaves frames from 'used' up to the top, whose redzones
- * ASan must forget before the stack is reused (NULL: none left). */
+/* Its stack went back to the pool; the context will not run again, and
+ * it is not the one running. A suspended one leaves frames from 'used' up
+ * to the top, whose redzones ASan must forget before the stack is reused
+ * (NULL: none left). */
 static inline void san_stack_gone(struct san_ctx *c, const void *used)
 {
 #ifdef SAN_ASAN
@@ -107,17 +138,26 @@ static inline void san_stack_gone(struct san_ctx *c, const void *used)
         __asan_unpoison_memory_region(used, (size_t)((const char *)c->bottom + c->size -
                                                      (const char *)used));
 #endif
+#ifdef SAN_TSAN
+    __tsan_destroy_fiber(c->fiber);
+#endif
 #ifdef SAN_VALGRIND
     VALGRIND_STACK_DEREGISTER(c->stack_id);
 #endif
     (void)c, (void)used;
 }
 
-/* About to leave 'from' for 'to'; 'dying' when 'from' will never resume. */
+/* About to leave 'from' for 'to'; 'dying' when 'from' will never resume.
+ * Only from a SAN_SWITCH_POINT function, which returns to assembly that
+ * switches at once. */
+SAN_SWITCH_POINT
 static inline void san_switch_out(struct san_ctx *from, struct san_ctx *to, bool dying)
 {
 #ifdef SAN_ASAN
     __sanitizer_start_switch_fiber(dying ? NULL : &from->fake_stack, to->bottom, to->size);
+#endif
+#ifdef SAN_TSAN
+    __tsan_switch_to_fiber(to->fiber, 0);
 #endif
     (void)from, (void)to, (void)dying;
 }

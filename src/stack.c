@@ -99,7 +99,7 @@ static void give_guard(void)
  * Mapping
  * ====================================================================== */
 
-size_t stack_page;       /* set by stack_thread_init, before any stack */
+size_t stack_page;       /* set once, by the first stack_thread_init */
 
 /* The slot for 'usable' bytes: whole pages, plus the guard. Pages are a
  * power of two, so rounding is a mask, not a (slow) division. */
@@ -371,9 +371,11 @@ static void on_segv(int sig, siginfo_t *info, void *uctx)
     forward(sig, info, uctx);
 }
 
+/* Once per process: pthread_once orders it before every thread's use. */
 static void install_handler(void)
 {
     struct sigaction sa;
+    stack_page = (size_t)sysconf(_SC_PAGESIZE);
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_segv;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;  /* the faulting stack is full */
@@ -390,7 +392,6 @@ static void install_handler(void)
 int stack_thread_init(void)
 {
     stack_t ss;
-    stack_page = (size_t)sysconf(_SC_PAGESIZE);  /* the same in every thread */
     pthread_once(&handler_once, install_handler);
     if (sigaltstack(NULL, &ss) == 0 && !(ss.ss_flags & SS_DISABLE))
         return 0;                           /* the thread has one already */

@@ -35,7 +35,7 @@ struct stack {
     bool guarded;   /* the guard is PROT_NONE */
 };
 
-/* The page size, asked of the system once per thread. */
+/* The page size, asked of the system once, at the first thread's init. */
 PLATFORM_HIDDEN extern size_t stack_page;
 
 /* Take a stack with at least 'usable' bytes: from the pool, or new.
