@@ -3,9 +3,9 @@
  *   ./nob          build build/libcoroutine.a and the demo build/app
  *   ./nob test     build and run the test suite with gcc and clang, at -O0
  *                  and -O2, under AddressSanitizer with UBSan, and (the
- *                  tests with threads) under ThreadSanitizer; then for
- *                  aarch64 and riscv64 under qemu. The last line sums it
- *                  up: N passed, N failed
+ *                  tests with threads) under ThreadSanitizer, and under
+ *                  valgrind; then for aarch64 and riscv64 under qemu. The
+ *                  last line sums it up: N passed, N failed
  *   ./nob bench    build and run the benchmarks (arguments go to them;
  *                  --quick for a fast smoke run)
  *
@@ -47,6 +47,7 @@ typedef struct {
     const char *sysroot;    /* the emulator's libraries */
     const char *sanitize;   /* -fsanitize=..., or NULL */
     const char *only;       /* run only the tests whose names contain this */
+    bool valgrind;          /* run the programs under valgrind's memcheck */
 } Config;
 
 /* Targets tested under emulation, and the Debian packages that bring them. */
@@ -258,6 +259,8 @@ static void run_program(Nob_Cmd *cmd, const Config *c, const char *program)
 {
     if (c->emulator != NULL)
         nob_cmd_append(cmd, c->emulator, "-L", c->sysroot);
+    if (c->valgrind)            /* any error memcheck finds fails the run */
+        nob_cmd_append(cmd, "valgrind", "-q", "--error-exitcode=99");
     nob_cmd_append(cmd, nob_fmt("%s/%s", c->dir, program));
 }
 
@@ -302,7 +305,7 @@ static bool build_all(const Config *c)
 }
 
 static const Config default_config = {"default", "cc", "-O2", false, HOST_TARGET, "build", "ar",
-                                      NULL, NULL, NULL, NULL};
+                                      NULL, NULL, NULL, NULL, false};
 
 static int cmd_build(void)
 {
@@ -418,20 +421,33 @@ static void test_native(Tally *t)
         for (size_t j = 0; j < COUNT(opts); j++) {
             Config c = {nob_fmt("%s%s", compilers[i], opts[j]), compilers[i], opts[j], true,
                         HOST_TARGET, nob_fmt("build/test/%s%s", compilers[i], opts[j]), "ar",
-                        NULL, NULL, NULL, NULL};
+                        NULL, NULL, NULL, NULL, false};
             test_config(&c, true, t);
         }
         /* under AddressSanitizer with UBSan; under ThreadSanitizer, the
          * tests that use threads */
         Config asan = {nob_fmt("%s-asan-ubsan", compilers[i]), compilers[i], "-O1", true,
                        HOST_TARGET, nob_fmt("build/test/%s-asan-ubsan", compilers[i]), "ar",
-                       NULL, NULL, "address,undefined", NULL};
+                       NULL, NULL, "address,undefined", NULL, false};
         test_config(&asan, false, t);
         Config tsan = {nob_fmt("%s-tsan", compilers[i]), compilers[i], "-O1", true, HOST_TARGET,
                        nob_fmt("build/test/%s-tsan", compilers[i]), "ar", NULL, NULL, "thread",
-                       "thread"};
+                       "thread", false};
         test_config(&tsan, false, t);
     }
+}
+
+/* The gcc -O0 build once more, under valgrind's memcheck. */
+static void test_valgrind(Tally *t)
+{
+    if (!nob_have_program("valgrind")) {
+        fprintf(stderr, "nob: valgrind not found; install it (apt-get install valgrind)\n");
+        t->failed++;
+        return;
+    }
+    Config c = {"gcc-O0-valgrind", "gcc", "-O0", true, HOST_TARGET, "build/test/gcc-O0", "ar",
+                NULL, NULL, NULL, NULL, true};
+    test_config(&c, false, t);
 }
 
 /* The suite and the benchmarks of each other target, under qemu. Without
@@ -450,7 +466,7 @@ static void test_emulated(Tally *t)
         }
         Config c = {nob_fmt("%s-O2", x->target), cc, "-O2", true, x->target,
                     nob_fmt("build/test/%s-O2", x->target), nob_fmt("%s-ar", x->triplet),
-                    x->emulator, nob_fmt("/usr/%s", x->triplet), NULL, NULL};
+                    x->emulator, nob_fmt("/usr/%s", x->triplet), NULL, NULL, false};
         test_config(&c, false, t);
         smoke_bench(&c, t);
     }
@@ -462,6 +478,7 @@ static int cmd_test(void)
     if (cmd_build() != 0)
         t.failed++;
     test_native(&t);
+    test_valgrind(&t);
     smoke_bench(&default_config, &t);
     test_emulated(&t);
     printf("%d passed, %d failed", t.passed, t.failed);

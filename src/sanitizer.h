@@ -48,6 +48,7 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 #ifdef SAN_VALGRIND
+#include <valgrind/memcheck.h>
 #include <valgrind/valgrind.h>
 #endif
 
@@ -122,6 +123,9 @@ static inline void san_stack_made(struct san_ctx *c, const void *bottom, size_t 
 #endif
 #ifdef SAN_VALGRIND
     c->stack_id = VALGRIND_STACK_REGISTER(bottom, (const char *)bottom + size);
+    /* a pooled stack: memcheck still has the frames popped off it marked
+     * inaccessible */
+    VALGRIND_MAKE_MEM_UNDEFINED(bottom, size);
 #endif
     (void)c, (void)bottom, (void)size;
 }

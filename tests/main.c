@@ -38,6 +38,20 @@ const char *const test_sanitizer = SANITIZER;
 const char *const test_sanitizer = NULL;
 #endif
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+const char *test_tool(void)
+{
+    return test_sanitizer ? test_sanitizer : RUNNING_ON_VALGRIND ? "valgrind" : NULL;
+}
+
 static struct {
     const char *name;
     void (*fn)(void);

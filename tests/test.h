@@ -54,11 +54,15 @@ __attribute__((noreturn)) void test_skip(const char *why);
                       #b, a_, b_);                                             \
     } while (0)
 
-/* The sanitizer this suite was built with, or NULL. Under one, mapping
- * and memory counts include the sanitizer's own, and a fault that is not
- * an overflow goes to its handler (it was installed before the library's),
- * which reports the fault instead of letting the process die of it. */
+/* The sanitizer this suite was built with, or NULL. Under one, a fault
+ * that is not an overflow goes to its handler (it was installed before the
+ * library's), which reports the fault instead of letting the process die
+ * of it. */
 extern const char *const test_sanitizer;
+
+/* The sanitizer, or "valgrind" when running under it, or NULL. Under
+ * either, mapping and memory counts include the tool's own. */
+const char *test_tool(void);
 
 /* How a child that was expected to die ended. */
 struct death {

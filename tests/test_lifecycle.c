@@ -54,8 +54,8 @@ TEST(never_destroying_does_not_pile_up_stacks)
     enum { N = 100000 };
     static sp_ctx c[N];
     struct probe p = {.yields = 0};
-    if (test_sanitizer)
-        test_skip("the sanitizer's allocator adds mappings and memory of its own");
+    if (test_tool())
+        test_skip("the tool's own mappings and memory would be counted");
     c[0] = create_ctx(run_probe, &p);       /* let the pool and malloc settle */
     yield_ctx();
     size_t maps = count_mappings(), rss = resident_bytes();
@@ -230,8 +230,8 @@ static void cycle(void)
 
 TEST(create_run_destroy_200k_times_without_growth)
 {
-    if (test_sanitizer)
-        test_skip("the sanitizer's allocator adds mappings and memory of its own");
+    if (test_tool())
+        test_skip("the tool's own mappings and memory would be counted");
     for (int i = 0; i < 1000; i++)           /* let malloc settle */
         cycle();
     size_t maps = count_mappings(), rss = resident_bytes();
@@ -263,8 +263,8 @@ TEST(enomem_under_rlimit_as_leaves_others_running)
     }
     yield_ctx();                             /* all started, all suspended */
 
-    if (test_sanitizer)
-        test_skip("the sanitizer reserves more address space than any limit leaves");
+    if (test_tool())
+        test_skip("the tool reserves more address space than any limit leaves");
     /* Room for a few more stacks and no more. */
     struct rlimit lim = {address_space() + 4 * STACK_CAPACITY, RLIM_INFINITY};
     CHECK(setrlimit(RLIMIT_AS, &lim) == 0);
@@ -299,8 +299,8 @@ TEST(enomem_when_mappings_run_out_leaves_others_running)
     enum { EARLY = 8, MAX_PAGES = 1 << 17 };
     static void *pages[MAX_PAGES];
     size_t page = (size_t)sysconf(_SC_PAGESIZE), n = 0;
-    if (test_sanitizer)
-        test_skip("the sanitizer itself needs mappings: it dies when they run out");
+    if (test_tool())
+        test_skip("the tool itself needs mappings: it dies when they run out");
     int early[EARLY] = {0}, late = 0;
     sp_ctx e[EARLY];
     for (int i = 0; i < EARLY; i++)
