@@ -411,6 +411,14 @@ size_t get_ctx_id_of(sp_ctx ctx)
     return ctx->id;
 }
 
+size_t get_ctx_stack_used(sp_ctx ctx)
+{
+    if (ctx == NULL)
+        return 0;
+    check_handle(ctx, "get_ctx_stack_used");
+    return ctx->stack.base != NULL ? stack_used(&ctx->stack) : 0;
+}
+
 sp_ctx get_ctx_ptr(void)
 {
     return current == &main_ctx ? NULL : current;

@@ -143,6 +143,14 @@ size_t get_ctx_id_of(sp_ctx ctx);
 /* The running coroutine's handle; NULL in main. */
 sp_ctx get_ctx_ptr(void);
 
+/* How many bytes of its stack 'ctx' has used at the deepest so far: a
+ * high-water mark, to size stacks with. 0 for NULL (main) and once
+ * finished. A stack reused from the pool counts what earlier coroutines
+ * left on it, so the figure can be higher than this one's own use, never
+ * lower. Costs a system call and a scan: for tuning, not for every switch.
+ * Aborts: 'ctx' was destroyed or belongs to another thread. */
+size_t get_ctx_stack_used(sp_ctx ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -71,6 +71,25 @@
 #define SAN_HEARS_ARRIVALS false
 #endif
 
+/* For code that reads stacks it does not own on purpose (measuring how
+ * deep they went): neither ASan nor memcheck should call that an error. */
+#ifdef SAN_ASAN
+#define SAN_READS_ANY_STACK __attribute__((no_sanitize_address))
+#else
+#define SAN_READS_ANY_STACK
+#endif
+
+static inline void san_quiet(bool quiet)
+{
+#ifdef SAN_VALGRIND
+    if (quiet)
+        VALGRIND_DISABLE_ERROR_REPORTING;
+    else
+        VALGRIND_ENABLE_ERROR_REPORTING;
+#endif
+    (void)quiet;
+}
+
 /* What each tool needs to know about one context. */
 struct san_ctx {
 #ifdef SAN_ASAN

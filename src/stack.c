@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "sanitizer.h"
 #include "stack.h"
 
 #define ALT_STACK_SIZE (64 * 1024)     /* for the handler and any it forwards to */
@@ -291,6 +292,40 @@ void stack_free(struct stack *s)
     *s = older;
     if (s->base != NULL)
         pool(s);
+}
+
+/* Untouched pages are not resident and read as zero, so the deepest use is
+ * the lowest word that is not zero, on a resident page: mincore finds those
+ * without reading the rest. A pooled stack keeps what earlier coroutines
+ * left on it until its memory is given back, so it may say more. */
+SAN_READS_ANY_STACK static size_t deepest_word(const struct stack *s)
+{
+    enum { BATCH = 4096 };
+    unsigned char resident[BATCH];
+    const char *bottom = stack_bottom(s), *top = stack_top(s);
+    size_t page = stack_page;
+    for (const char *p = bottom; p < top; p += BATCH * page) {
+        size_t pages = (size_t)(top - p) / page < BATCH ? (size_t)(top - p) / page : BATCH;
+        if (mincore((void *)p, pages * page, resident) != 0)
+            return 0;
+        for (size_t i = 0; i < pages; i++) {
+            if (!(resident[i] & 1))
+                continue;
+            const uint64_t *w = (const uint64_t *)(p + i * page);
+            for (size_t k = 0; k < page / sizeof *w; k++)
+                if (w[k] != 0)
+                    return (size_t)(top - (const char *)&w[k]);
+        }
+    }
+    return 0;
+}
+
+size_t stack_used(const struct stack *s)
+{
+    san_quiet(true);
+    size_t used = deepest_word(s);
+    san_quiet(false);
+    return used;
 }
 
 /* }===================================================================== */

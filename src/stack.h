@@ -64,6 +64,9 @@ static inline bool tripwire_intact(const char *w)
     return (word[0] | word[1]) == 0;
 }
 
+/* Bytes of 's' used at the deepest so far, from its top. */
+PLATFORM_HIDDEN size_t stack_used(const struct stack *s);
+
 /* Report an overflow of the stack of coroutine 'id', seen at 'where', and
  * abort. Async-signal-safe. */
 PLATFORM_HIDDEN PLATFORM_NORETURN void stack_overflow(size_t id, const void *where,

@@ -339,3 +339,30 @@ TEST(enomem_when_mappings_run_out_leaves_others_running)
     for (int i = 0; i < EARLY; i++)
         destroy_ctx(e[i]);
 }
+
+static void use_then_wait(void *arg)
+{
+    struct usage *u = arg;
+    u->frames = use_stack(u->bytes);
+    yield_ctx();
+}
+
+TEST(stack_use_is_measured_at_its_deepest)
+{
+    struct usage small = {.bytes = 10 * 1024}, big = {.bytes = 200 * 1024};
+    sp_ctx a = create_ctx_sized(use_then_wait, &small, 64 * 1024);
+    sp_ctx b = create_ctx_sized(use_then_wait, &big, 512 * 1024);
+    CHECK(get_ctx_stack_used(b) < 4096);     /* fresh: only the first frame */
+    yield_ctx();                             /* both went deep and came back */
+    /* frames are a little more than 1 KiB, more under ASan (redzones) */
+    CHECK(get_ctx_stack_used(a) >= small.bytes);
+    CHECK(get_ctx_stack_used(a) < small.bytes * 5 / 4 + 8192);
+    CHECK(get_ctx_stack_used(b) >= big.bytes);
+    CHECK(get_ctx_stack_used(b) < big.bytes * 5 / 4 + 8192);
+    CHECK_EQ(get_ctx_stack_used(NULL), 0);
+    yield_ctx();
+    CHECK(is_ctx_finished(b));
+    CHECK_EQ(get_ctx_stack_used(b), 0);
+    destroy_ctx(a);
+    destroy_ctx(b);
+}
