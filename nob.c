@@ -4,8 +4,9 @@
  *   ./nob test     build and run the test suite with gcc and clang, at -O0
  *                  and -O2, under AddressSanitizer with UBSan, and (the
  *                  tests with threads) under ThreadSanitizer, and under
- *                  valgrind; then for aarch64 and riscv64 under qemu. The
- *                  last line sums it up: N passed, N failed
+ *                  valgrind; the gdb commands in tools/gdb; then for
+ *                  aarch64 and riscv64 under qemu. The last line sums it
+ *                  up: N passed, N failed
  *   ./nob bench    build and run the benchmarks (arguments go to them;
  *                  --quick for a fast smoke run)
  *
@@ -29,7 +30,7 @@
 
 static const char *warnings[] = {"-Wall", "-Wextra", "-Wpedantic"};
 static const char *headers[] = {
-    SRC "/coroutine.h", SRC "/platform.h", SRC "/stack.h", SRC "/array.h",
+    SRC "/coroutine.h", SRC "/platform.h", SRC "/stack.h", SRC "/array.h", SRC "/sanitizer.h",
     TESTS "/test.h", BENCH "/bench.h",
 };
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -264,39 +265,65 @@ static void run_program(Nob_Cmd *cmd, const Config *c, const char *program)
     nob_cmd_append(cmd, nob_fmt("%s/%s", c->dir, program));
 }
 
-/* Run a test program ("tests", or "tests NAME" for some of it) and add
- * its closing "N passed, N failed" to 't'. A program that dies before
- * printing it counts as one failure. */
-static void run_suite(const Config *c, const char *program, Tally *t)
+/* Run 'cmd' and add its closing "N passed, N failed[, N skipped]" to 't',
+ * printed with 'label'. A run that dies before printing it counts as one
+ * failure. */
+static void tally_run(const char *label, Nob_Cmd *cmd, Tally *t)
 {
-    Nob_Cmd cmd = {0};
     Nob_Output out = {0};
     int passed = 0, failed = 0, skipped = 0;
-    const char *space = strchr(program, ' ');
-    run_program(&cmd, c, space ? nob_fmt("%.*s", (int)(space - program), program) : program);
-    if (space != NULL)
-        nob_cmd_push(&cmd, space + 1);
-    bool ok = nob_cmd_run_capture(&cmd, &out);
-    nob_cmd_free(&cmd);
+    bool ok = nob_cmd_run_capture(cmd, &out);
     const char *last = NULL;
     for (const char *p = out.data; (p = strstr(p, " passed, ")) != NULL; p++)
         last = p;
     while (last && last > out.data && last[-1] != '\n')
         last--;
     if (last == NULL || sscanf(last, "%d passed, %d failed", &passed, &failed) != 2) {
-        fprintf(stderr, "nob: %s/%s printed no summary\n", c->dir, program);
+        fprintf(stderr, "nob: %s printed no summary\n", label);
         failed++;
     } else if (!ok && failed == 0) {
         failed++;               /* a clean summary from a failed run still fails */
     }
     if (last != NULL)
         sscanf(last, "%*d passed, %*d failed, %d skipped", &skipped);
-    printf("%s: %s: %d passed, %d failed, %d skipped\n", c->name, program, passed, failed,
-           skipped);
+    printf("%s: %d passed, %d failed, %d skipped\n", label, passed, failed, skipped);
     t->passed += passed;
     t->failed += failed;
     t->skipped += skipped;
     free(out.data);
+}
+
+/* Run a test program ("tests", or "tests NAME" for some of it). */
+static void run_suite(const Config *c, const char *program, Tally *t)
+{
+    Nob_Cmd cmd = {0};
+    const char *space = strchr(program, ' ');
+    run_program(&cmd, c, space ? nob_fmt("%.*s", (int)(space - program), program) : program);
+    if (space != NULL)
+        nob_cmd_push(&cmd, space + 1);
+    tally_run(nob_fmt("%s: %s", c->name, program), &cmd, t);
+    nob_cmd_free(&cmd);
+}
+
+/* The gdb commands in tools/gdb, on a program built with 'c'. */
+static void test_gdb(const Config *c, Tally *t)
+{
+    const char *srcs[] = {TESTS "/gdb_target.c"};
+    const char *libs[] = {lib_path(c)};
+    const char *program = nob_fmt("%s/gdb_target", c->dir);
+    if (!nob_have_program("gdb")) {
+        fprintf(stderr, "nob: gdb not found; install it (apt-get install gdb)\n");
+        t->failed++;
+        return;
+    }
+    if (!build_program(c, program, srcs, 1, libs, 1)) {
+        t->failed++;
+        return;
+    }
+    Nob_Cmd cmd = {0};
+    nob_cmd_append(&cmd, "sh", TESTS "/test_gdb.sh", program);
+    tally_run(nob_fmt("%s: gdb", c->name), &cmd, t);
+    nob_cmd_free(&cmd);
 }
 
 static bool build_all(const Config *c)
@@ -423,6 +450,8 @@ static void test_native(Tally *t)
                         HOST_TARGET, nob_fmt("build/test/%s%s", compilers[i], opts[j]), "ar",
                         NULL, NULL, NULL, NULL, false};
             test_config(&c, true, t);
+            if (i == 0 && j == 0)
+                test_gdb(&c, t);
         }
         /* under AddressSanitizer with UBSan; under ThreadSanitizer, the
          * tests that use threads */

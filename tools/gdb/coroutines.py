@@ -1,0 +1,158 @@
+"""gdb commands for Coroutine Playground.
+
+    (gdb) source tools/gdb/coroutines.py
+    (gdb) info coroutines        the coroutines of the current thread
+    (gdb) coroutine bt ID        the backtrace of one, without resuming it
+
+'coroutine bt' puts the registers saved in the coroutine's frame into the
+selected thread for the time of a 'bt', then puts the real ones back: the
+frame is the one drawn at the top of src/<os>_<arch>/asm.s, and FRAMES
+below must say the same.
+"""
+
+import gdb
+
+CTX_LIVE = 0x4C495645
+CTX_FINISHED = 0x46494E49
+STACK_GUARD = 64 * 1024
+
+# Per target: the frame's size, the offset of the resume address, and the
+# offsets of the registers it holds. The stack pointer of the resumed code
+# is the saved sp plus the size.
+FRAMES = {
+    "i386:x86-64": {
+        "sp": "rsp", "pc": "rip", "size": 0x40, "resume": 0x38,
+        "regs": {"rbp": 0x30, "rbx": 0x28, "r12": 0x20, "r13": 0x18,
+                 "r14": 0x10, "r15": 0x08},
+    },
+    "aarch64": {
+        "sp": "sp", "pc": "pc", "size": 0xB0, "resume": 0x98,
+        "regs": dict([("x29", 0x90), ("x30", 0x98)] +
+                     [("x%d" % (19 + i), 0x40 + 8 * i) for i in range(10)]),
+    },
+    "riscv:rv64": {
+        "sp": "sp", "pc": "pc", "size": 0xD0, "resume": 0xC0,
+        "regs": dict([("ra", 0xC0)] + [("s%d" % i, 0x60 + 8 * i) for i in range(12)]),
+    },
+}
+
+
+def frame_layout():
+    arch = gdb.selected_frame().architecture().name()
+    if arch not in FRAMES:
+        raise gdb.GdbError("coroutines: no frame layout for %s" % arch)
+    return FRAMES[arch]
+
+
+def read_word(address):
+    pointer = gdb.lookup_type("unsigned long").pointer()
+    return int(gdb.Value(address).cast(pointer).dereference())
+
+
+def contexts():
+    """Every coroutine of the current thread, from the registry 'g_ctx'."""
+    registry = gdb.parse_and_eval("g_ctx")
+    for i in range(int(registry["len"])):
+        yield registry["items"][i]
+
+
+def state_of(ctx, running):
+    if int(ctx) == running:
+        return "running"
+    state = int(ctx["state"]) & 0xFFFFFFFF
+    if state == CTX_FINISHED:
+        return "finished"
+    if state != CTX_LIVE:
+        return "destroyed?"
+    resume = read_word(int(ctx["sp"]) + frame_layout()["resume"])
+    start = int(gdb.parse_and_eval("&_asm_ctx_start").cast(gdb.lookup_type("unsigned long")))
+    return "not started" if resume == start else "suspended"
+
+
+def function_name(ctx):
+    block = gdb.block_for_pc(int(ctx["fn"]))
+    while block is not None and block.function is None:
+        block = block.superblock
+    return block.function.name if block is not None else hex(int(ctx["fn"]))
+
+
+def high_water(ctx):
+    try:
+        return int(gdb.parse_and_eval("get_ctx_stack_used((sp_ctx)%d)" % int(ctx)))
+    except gdb.error:
+        return None          # a core file: no function to call
+
+
+class InfoCoroutines(gdb.Command):
+    """List the coroutines of the current thread: id, state, function, stack
+range, bytes of stack in use now and at the deepest so far."""
+
+    def __init__(self):
+        super().__init__("info coroutines", gdb.COMMAND_STACK)
+
+    def invoke(self, arg, from_tty):
+        running = int(gdb.parse_and_eval("current"))
+        sp_now = int(gdb.parse_and_eval("$sp"))
+        print("%4s  %-11s  %-20s  %-31s  %8s  %8s" %
+              ("id", "state", "function", "stack", "in use", "deepest"))
+        for ctx in contexts():
+            state = state_of(ctx, running)
+            base, size = int(ctx["stack"]["base"]), int(ctx["stack"]["size"])
+            if base == 0:
+                stack = in_use = deepest = "-"
+            else:
+                top = base + size
+                stack = "%#x-%#x" % (base + STACK_GUARD, top)
+                in_use = top - (sp_now if state == "running" else int(ctx["sp"]))
+                deepest = high_water(ctx)
+                deepest = "-" if deepest is None else deepest
+            print("%4d  %-11s  %-20s  %-31s  %8s  %8s" %
+                  (int(ctx["id"]), state, function_name(ctx), stack, in_use, deepest))
+
+
+class CoroutineBacktrace(gdb.Command):
+    """coroutine bt ID: the backtrace of coroutine ID, without resuming it."""
+
+    def __init__(self):
+        super().__init__("coroutine", gdb.COMMAND_STACK, prefix=True)
+
+    def invoke(self, arg, from_tty):
+        words = arg.split()
+        if len(words) != 2 or words[0] != "bt":
+            raise gdb.GdbError("usage: coroutine bt ID")
+        wanted = int(words[1])
+        running = int(gdb.parse_and_eval("current"))
+        for ctx in contexts():
+            if int(ctx["id"]) != wanted:
+                continue
+            state = state_of(ctx, running)
+            if state == "running":
+                gdb.execute("bt")
+            elif state in ("suspended", "not started"):
+                backtrace_of_frame(int(ctx["sp"]))
+            else:
+                raise gdb.GdbError("coroutine %d is %s: it has no stack" % (wanted, state))
+            return
+        raise gdb.GdbError("no coroutine %d in this thread" % wanted)
+
+
+def backtrace_of_frame(sp):
+    layout = frame_layout()
+    gdb.newest_frame().select()
+    names = [layout["sp"], layout["pc"]] + list(layout["regs"])
+    saved = {name: int(gdb.parse_and_eval("$" + name)) for name in names}
+    try:
+        for name, offset in layout["regs"].items():
+            gdb.execute("set $%s = %d" % (name, read_word(sp + offset)), to_string=True)
+        gdb.execute("set $%s = %d" % (layout["pc"], read_word(sp + layout["resume"])),
+                    to_string=True)
+        gdb.execute("set $%s = %d" % (layout["sp"], sp + layout["size"]), to_string=True)
+        gdb.execute("bt")
+    finally:
+        gdb.newest_frame().select()
+        for name, value in saved.items():
+            gdb.execute("set $%s = %d" % (name, value), to_string=True)
+
+
+InfoCoroutines()
+CoroutineBacktrace()
