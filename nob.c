@@ -428,7 +428,7 @@ static void test_config(const Config *c, bool header, Tally *t)
         t->failed++;
         return;
     }
-    if (c->only == NULL)
+    if (c->only == NULL && c->sanitize == NULL)   /* its stand-in core tells no sanitizer */
         run_suite(c, "platform_test", t);
     run_suite(c, c->only ? nob_fmt("tests %s", c->only) : "tests", t);
 }
