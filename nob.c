@@ -4,11 +4,13 @@
  *   ./nob test     build and run the test suite with gcc and clang, at -O0
  *                  and -O2, under AddressSanitizer with UBSan, and (the
  *                  tests with threads) under ThreadSanitizer, and under
- *                  valgrind; the gdb commands in tools/gdb; then for
+ *                  valgrind; the gdb commands in tools/gdb; the fuzzer,
+ *                  over its corpus and for a while (a minute in CI); then for
  *                  aarch64 and riscv64 under qemu. The last line sums it
  *                  up: N passed, N failed
  *   ./nob bench    build and run the benchmarks (arguments go to them;
  *                  --quick for a fast smoke run)
+ *   ./nob fuzz N   fuzz the API for N seconds (libFuzzer, clang)
  *
  * The target folder src/<os>_<arch>/ is picked here, once, so that no
  * source file has to ask which machine it is on.
@@ -216,6 +218,7 @@ static bool build_tests(const Config *c)
     const char *srcs[48];
     size_t n = 0;
     srcs[n++] = TESTS "/main.c";
+    srcs[n++] = TESTS "/model.c";
     n += list_files(TESTS, "test_", ".c", srcs + n, 32);
     size_t first_target = n;
     n += list_files(target_dir, "test_", ".s", srcs + n, 8);
@@ -419,6 +422,36 @@ static int cmd_bench(int argc, char **argv)
     return nob_cmd_run(&cmd) ? 0 : 1;
 }
 
+/* The libFuzzer target, with ASan and UBSan, built from the sources. */
+static const Config fuzz_config = {"fuzz", "clang", "-O1", true, HOST_TARGET, "build/fuzz", "ar",
+                                   NULL, NULL, "fuzzer,address,undefined", NULL, false};
+
+static bool build_fuzzer(void)
+{
+    const char *srcs[8];
+    size_t n = lib_sources(&fuzz_config, srcs);
+    srcs[n++] = TESTS "/model.c";
+    srcs[n++] = TESTS "/fuzz/fuzz_ops.c";
+    return nob_mkdir_p(fuzz_config.dir) &&
+           build_program(&fuzz_config, "build/fuzz/fuzz_ops", srcs, n, NULL, 0);
+}
+
+/* Replay the corpus, then fuzz for 'seconds', new inputs going to a
+ * scratch corpus and crashing ones to build/fuzz/crash-*. */
+static bool run_fuzzer(int seconds)
+{
+    Nob_Cmd cmd = {0};
+    nob_cmd_append(&cmd, "build/fuzz/fuzz_ops", "-runs=0", TESTS "/fuzz/corpus");
+    bool ok = nob_mkdir_p("build/fuzz/corpus") && nob_cmd_run(&cmd);
+    nob_cmd_free(&cmd);
+    nob_cmd_append(&cmd, "build/fuzz/fuzz_ops", nob_fmt("-max_total_time=%d", seconds),
+                   "-artifact_prefix=build/fuzz/", "-print_final_stats=1", "build/fuzz/corpus",
+                   TESTS "/fuzz/corpus");
+    ok = ok && nob_cmd_run(&cmd);
+    nob_cmd_free(&cmd);
+    return ok;
+}
+
 /* Build and run the suite for one configuration: all of it, or the tests
  * named by c->only. */
 static void test_config(const Config *c, bool header, Tally *t)
@@ -501,6 +534,22 @@ static void test_emulated(Tally *t)
     }
 }
 
+/* Fuzz for a while: a minute in CI, less on a developer's machine. */
+static void test_fuzz(Tally *t)
+{
+    int seconds = getenv("CI") ? 60 : 10;
+    bool ok = build_fuzzer() && run_fuzzer(seconds);
+    printf("fuzz: corpus and %d seconds of fuzzing: %s\n", seconds, ok ? "ok" : "FAILED");
+    t->passed += ok;
+    t->failed += !ok;
+}
+
+static int cmd_fuzz(int argc, char **argv)
+{
+    int seconds = argc > 0 ? atoi(argv[0]) : 60;
+    return build_fuzzer() && run_fuzzer(seconds > 0 ? seconds : 60) ? 0 : 1;
+}
+
 static int cmd_test(void)
 {
     Tally t = {0};
@@ -508,6 +557,7 @@ static int cmd_test(void)
         t.failed++;
     test_native(&t);
     test_valgrind(&t);
+    test_fuzz(&t);
     smoke_bench(&default_config, &t);
     test_emulated(&t);
     printf("%d passed, %d failed", t.passed, t.failed);
@@ -519,7 +569,7 @@ static int cmd_test(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ./nob [test|bench [ARGS...]|help]\n");
+    fprintf(f, "usage: ./nob [test|bench [ARGS...]|fuzz [SECONDS]|help]\n");
 }
 
 int main(int argc, char **argv)
@@ -531,6 +581,8 @@ int main(int argc, char **argv)
         return cmd_test();
     if (strcmp(argv[1], "bench") == 0)
         return cmd_bench(argc - 2, argv + 2);
+    if (strcmp(argv[1], "fuzz") == 0)
+        return cmd_fuzz(argc - 2, argv + 2);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return 0;
