@@ -51,6 +51,7 @@ typedef struct {
     const char *sanitize;   /* -fsanitize=..., or NULL */
     const char *only;       /* run only the tests whose names contain this */
     bool valgrind;          /* run the programs under valgrind's memcheck */
+    const char *extra;      /* one more flag for C, or NULL */
 } Config;
 
 /* Targets tested under emulation, and the Debian packages that bring them. */
@@ -88,6 +89,8 @@ static void add_cflags(Nob_Cmd *cmd, const Config *c, const char *source)
         nob_cmd_push(cmd, warnings[i]);
     if (c->werror)
         nob_cmd_push(cmd, "-Werror");
+    if (c->extra && (source == NULL || !is_asm(source)))
+        nob_cmd_push(cmd, c->extra);
     if (c->sanitize && (source == NULL || !is_asm(source)))  /* UBSan stops at its first report */
         nob_cmd_append(cmd, nob_fmt("-fsanitize=%s", c->sanitize),
                        "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer");
@@ -335,7 +338,7 @@ static bool build_all(const Config *c)
 }
 
 static const Config default_config = {"default", "cc", "-O2", false, HOST_TARGET, "build", "ar",
-                                      NULL, NULL, NULL, NULL, false};
+                                      NULL, NULL, NULL, NULL, false, NULL};
 
 static int cmd_build(void)
 {
@@ -424,7 +427,7 @@ static int cmd_bench(int argc, char **argv)
 
 /* The libFuzzer target, with ASan and UBSan, built from the sources. */
 static const Config fuzz_config = {"fuzz", "clang", "-O1", true, HOST_TARGET, "build/fuzz", "ar",
-                                   NULL, NULL, "fuzzer,address,undefined", NULL, false};
+                                   NULL, NULL, "fuzzer,address,undefined", NULL, false, NULL};
 
 static bool build_fuzzer(void)
 {
@@ -481,7 +484,7 @@ static void test_native(Tally *t)
         for (size_t j = 0; j < COUNT(opts); j++) {
             Config c = {nob_fmt("%s%s", compilers[i], opts[j]), compilers[i], opts[j], true,
                         HOST_TARGET, nob_fmt("build/test/%s%s", compilers[i], opts[j]), "ar",
-                        NULL, NULL, NULL, NULL, false};
+                        NULL, NULL, NULL, NULL, false, NULL};
             test_config(&c, true, t);
             if (i == 0 && j == 0)
                 test_gdb(&c, t);
@@ -490,11 +493,11 @@ static void test_native(Tally *t)
          * tests that use threads */
         Config asan = {nob_fmt("%s-asan-ubsan", compilers[i]), compilers[i], "-O1", true,
                        HOST_TARGET, nob_fmt("build/test/%s-asan-ubsan", compilers[i]), "ar",
-                       NULL, NULL, "address,undefined", NULL, false};
+                       NULL, NULL, "address,undefined", NULL, false, NULL};
         test_config(&asan, false, t);
         Config tsan = {nob_fmt("%s-tsan", compilers[i]), compilers[i], "-O1", true, HOST_TARGET,
                        nob_fmt("build/test/%s-tsan", compilers[i]), "ar", NULL, NULL, "thread",
-                       "thread", false};
+                       "thread", false, NULL};
         test_config(&tsan, false, t);
     }
 }
@@ -508,8 +511,30 @@ static void test_valgrind(Tally *t)
         return;
     }
     Config c = {"gcc-O0-valgrind", "gcc", "-O0", true, HOST_TARGET, "build/test/gcc-O0", "ar",
-                NULL, NULL, NULL, NULL, true};
+                NULL, NULL, NULL, NULL, true, NULL};
     test_config(&c, false, t);
+}
+
+/* The assembly's object must be marked for the control-flow enforcement it
+ * supports (IBT, BTI) and not for what it does not (SHSTK). A program is
+ * marked only if all its objects are; Debian 12's own startup files are
+ * not, so the object is what can be checked. */
+static void test_notes(const Config *c, const char *want, const char *refuse, Tally *t)
+{
+    Nob_Cmd cmd = {0};
+    Nob_Output out = {0};
+    bool ok = build_all(c);
+    if (ok) {
+        nob_cmd_append(&cmd, "readelf", "-n", nob_fmt("%s/asm.o", c->dir));
+        ok = nob_cmd_run_capture(&cmd, &out) && strstr(out.data, want) != NULL &&
+             (refuse == NULL || strstr(out.data, refuse) == NULL);
+    }
+    printf("%s: asm.o marked %s%s%s: %s\n", c->name, want, refuse ? ", not " : "",
+           refuse ? refuse : "", ok ? "ok" : "FAILED");
+    t->passed += ok;
+    t->failed += !ok;
+    nob_cmd_free(&cmd);
+    free(out.data);
 }
 
 /* The suite and the benchmarks of each other target, under qemu. Without
@@ -528,9 +553,16 @@ static void test_emulated(Tally *t)
         }
         Config c = {nob_fmt("%s-O2", x->target), cc, "-O2", true, x->target,
                     nob_fmt("build/test/%s-O2", x->target), nob_fmt("%s-ar", x->triplet),
-                    x->emulator, nob_fmt("/usr/%s", x->triplet), NULL, NULL, false};
+                    x->emulator, nob_fmt("/usr/%s", x->triplet), NULL, NULL, false, NULL};
         test_config(&c, false, t);
         smoke_bench(&c, t);
+        if (strcmp(x->target, "linux_aarch64") == 0) {
+            Config bti = c;
+            bti.name = "linux_aarch64-bti";
+            bti.dir = "build/test/linux_aarch64-bti";
+            bti.extra = "-mbranch-protection=bti";
+            test_notes(&bti, "BTI", NULL, t);
+        }
     }
 }
 
@@ -556,6 +588,9 @@ static int cmd_test(void)
     if (cmd_build() != 0)
         t.failed++;
     test_native(&t);
+    Config cet = {"cet", "gcc", "-O2", true, HOST_TARGET, "build/test/cet", "ar", NULL, NULL,
+                  NULL, NULL, false, "-fcf-protection=full"};
+    test_notes(&cet, "IBT", "SHSTK", &t);
     test_valgrind(&t);
     test_fuzz(&t);
     smoke_bench(&default_config, &t);

@@ -75,6 +75,7 @@ static pthread_key_t thread_exit_key;
 
 void (*ctx_arrival_hook)(void);              /* see platform.h */
 static pthread_once_t thread_exit_once = PTHREAD_ONCE_INIT;
+static const char *unsupported;              /* platform_unsupported(), once */
 
 /* Report a broken contract and stop: going on would resume freed or
  * foreign memory. */
@@ -184,9 +185,14 @@ static void thread_exit(void *unused)
     stack_thread_exit();
 }
 
-static void make_thread_exit_key(void)
+/* Once per process: the thread-exit key, and whether coroutines can work
+ * here at all, said once on stderr if not. */
+static void init_process(void)
 {
     pthread_key_create(&thread_exit_key, thread_exit);
+    unsupported = platform_unsupported();
+    if (unsupported != NULL)
+        fprintf(stderr, "coroutine: %s\n", unsupported);
 }
 
 /* Runs on every arrival in a context, from asm.s, when a sanitizer needs
@@ -201,9 +207,13 @@ static int init_thread(void)
 {
     if (current != NULL)
         return 0;
+    pthread_once(&thread_exit_once, init_process);
+    if (unsupported != NULL) {
+        errno = ENOTSUP;
+        return -1;
+    }
     if (stack_thread_init() != 0)
         return -1;
-    pthread_once(&thread_exit_once, make_thread_exit_key);
     pthread_setspecific(thread_exit_key, &main_ctx);   /* non-NULL: run it */
     main_ctx = (struct s_ctx){
         .next = &main_ctx,

@@ -99,7 +99,9 @@ typedef void (*finalizer)(void);
  * STACK_CAPACITY bytes. May be called from main or from a coroutine.
  * Returns the handle, or NULL with errno set:
  *   EINVAL  'fn' is NULL
- *   ENOMEM  no memory, address space or mappings for the stack */
+ *   ENOMEM  no memory, address space or mappings for the stack
+ *   ENOTSUP coroutines cannot work in this process: hardware shadow stacks
+ *           (Intel CET) are on; the first create also says so on stderr */
 sp_ctx create_ctx(coroutine fn, void *arg);
 
 /* As create_ctx, with a stack of at least 'stack_size' usable bytes

@@ -25,6 +25,10 @@ PLATFORM_HIDDEN void *platform_setup_stack(void *top, coroutine fn, void *arg, f
 /* The stack pointer saved in a signal handler's 'ucontext_t *'. */
 PLATFORM_HIDDEN void *platform_signal_sp(const void *ucontext);
 
+/* Why coroutines cannot work in this process (say, hardware shadow stacks
+ * are on), or NULL. Asked once. */
+PLATFORM_HIDDEN const char *platform_unsupported(void);
+
 /* ---- asm.s: entered from C -------------------------------------------- */
 
 

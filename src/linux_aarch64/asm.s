@@ -201,4 +201,19 @@ _asm_ctx_start:
 	.cfi_endproc
 	.size	_asm_ctx_entry, .-_asm_ctx_entry
 
+/* Branch target identification: the routines reached by 'blr' start with
+ * 'bti c', and the rest are reached by 'b' or 'ret', which BTI does not
+ * check, so this object may be marked BTI-compatible (not PAC: nothing
+ * here signs return addresses). The linker ANDs these marks. */
+	.section .note.gnu.property, "a"
+	.p2align 3
+	.long	4                       /* size of the name, "GNU" */
+	.long	16                      /* size of the property below */
+	.long	5                       /* NT_GNU_PROPERTY_TYPE_0 */
+	.asciz	"GNU"
+	.long	0xc0000000              /* GNU_PROPERTY_AARCH64_FEATURE_1_AND */
+	.long	4
+	.long	1                       /* BTI */
+	.p2align 3
+
 	.section .note.GNU-stack, "", %progbits

@@ -56,3 +56,10 @@ void *platform_signal_sp(const void *ucontext)
 {
     return (void *)((const ucontext_t *)ucontext)->uc_mcontext.__gregs[REG_SP];
 }
+
+/* Nothing here prevents switching stacks yet (no shadow stacks in use by
+ * Linux on this target). */
+const char *platform_unsupported(void)
+{
+    return NULL;
+}

@@ -236,4 +236,20 @@ _asm_ctx_start:
 	.cfi_endproc
 	.size	_asm_ctx_entry, .-_asm_ctx_entry
 
+/* Control-flow enforcement: every indirect-branch target here starts with
+ * endbr64, so this object may be marked IBT-compatible. Not SHSTK: a
+ * switch leaves the one shadow stack out of step with the stacks, so a
+ * program with shadow stacks on cannot use coroutines (platform.c checks).
+ * The linker ANDs these marks over all objects. */
+	.section .note.gnu.property, "a"
+	.p2align 3
+	.long	4                       /* size of the name, "GNU" */
+	.long	16                      /* size of the property below */
+	.long	5                       /* NT_GNU_PROPERTY_TYPE_0 */
+	.asciz	"GNU"
+	.long	0xc0000002              /* GNU_PROPERTY_X86_FEATURE_1_AND */
+	.long	4
+	.long	1                       /* IBT */
+	.p2align 3
+
 	.section .note.GNU-stack, "", %progbits
