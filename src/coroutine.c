@@ -261,7 +261,7 @@ static sp_ctx create(coroutine fn, void *arg, size_t stack_size)
     ctx->sp = platform_setup_stack(colored_top(ctx), fn, arg, coroutine_finish);
     ctx->state = CTX_LIVE;
     ctx->owner = ctx->live_in = &main_ctx;
-    ctx->watch = ctx->stack.guarded ? NULL : stack_bottom(&ctx->stack);
+    ctx->watch = ctx->stack.guarded || san_under_valgrind() ? NULL : stack_bottom(&ctx->stack);
     ctx->index = g_ctx.len - 1;
     join_rotation(ctx);
     return ctx;

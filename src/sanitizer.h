@@ -90,6 +90,18 @@ static inline void san_quiet(bool quiet)
     (void)quiet;
 }
 
+/* True under valgrind. Its memcheck takes the words below a stack pointer
+ * for gone, so the overflow check of unguarded stacks, which reads the
+ * bottom of the stack at each switch, is left off there. */
+static inline bool san_under_valgrind(void)
+{
+#ifdef SAN_VALGRIND
+    return RUNNING_ON_VALGRIND;
+#else
+    return false;
+#endif
+}
+
 /* What each tool needs to know about one context. */
 struct san_ctx {
 #ifdef SAN_ASAN
