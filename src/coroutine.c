@@ -23,7 +23,7 @@
 enum ctx_state {
     CTX_LIVE = 0x4c495645,       /* suspended or running: in the rotation */
     CTX_FINISHED = 0x46494e49,   /* its function returned; stack released */
-    CTX_DEAD = 0x44454144,       /* destroyed: seen only in freed memory */
+    CTX_DEAD = 0x44454144,       /* destroyed: waiting in the spare queue */
 };
 
 /* The rotation is a circular list through 'next', in the order
@@ -72,10 +72,10 @@ static size_t last_id;                       /* ids are never reused */
 static __thread size_t next_id, ids_left;
 
 static pthread_key_t thread_exit_key;
-
-void (*ctx_arrival_hook)(void);              /* see platform.h */
 static pthread_once_t thread_exit_once = PTHREAD_ONCE_INIT;
 static const char *unsupported;              /* platform_unsupported(), once */
+
+void (*ctx_arrival_hook)(void);              /* see platform.h */
 
 /* Report a broken contract and stop: going on would resume freed or
  * foreign memory. */
@@ -229,7 +229,7 @@ static int init_thread(void)
     return 0;
 }
 
-/* Where a coroutine's first frame goes: below the top by a multiple of 64
+/* Where a coroutine's first frame goes: below the top by a multiple of 128
  * bytes that changes with the id. Stacks of one size all start on the same
  * page offset, and two coroutines switching back and forth would otherwise
  * save and load their frames at the same offset too, which the processor

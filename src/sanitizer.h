@@ -79,28 +79,65 @@
 #define SAN_READS_ANY_STACK
 #endif
 
+static inline bool san_under_valgrind(void);
+
 static inline void san_quiet(bool quiet)
 {
 #ifdef SAN_VALGRIND
-    if (quiet)
+    if (quiet && san_under_valgrind())
         VALGRIND_DISABLE_ERROR_REPORTING;
-    else
+    else if (san_under_valgrind())
         VALGRIND_ENABLE_ERROR_REPORTING;
 #endif
     (void)quiet;
 }
 
-/* True under valgrind. Its memcheck takes the words below a stack pointer
- * for gone, so the overflow check of unguarded stacks, which reads the
- * bottom of the stack at each switch, is left off there. */
+/* True under valgrind, asked once: a valgrind request costs a few
+ * nanoseconds even outside valgrind, too much for every create. Its
+ * memcheck takes the words below a stack pointer for gone, so the overflow
+ * check of unguarded stacks, which reads the bottom of the stack at each
+ * switch, is left off there. */
+#ifdef SAN_VALGRIND
+__attribute__((noinline, cold, unused))
+static int san_ask_valgrind(void)
+{
+    return RUNNING_ON_VALGRIND ? 1 : 0;
+}
+#endif
+
 static inline bool san_under_valgrind(void)
 {
 #ifdef SAN_VALGRIND
-    return RUNNING_ON_VALGRIND;
+    static int known = -1;          /* the same answer in every thread */
+    int under = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (under < 0) {
+        under = san_ask_valgrind();
+        __atomic_store_n(&known, under, __ATOMIC_RELAXED);
+    }
+    return under;
 #else
     return false;
 #endif
 }
+
+/* Valgrind's requests are inline assembly that clobbers all memory: kept
+ * out of line, they cannot slow the code around them when not taken. */
+#ifdef SAN_VALGRIND
+__attribute__((noinline, cold, unused))
+static unsigned san_valgrind_register(const void *bottom, size_t size)
+{
+    /* a pooled stack: memcheck still has the frames popped off it marked
+     * inaccessible */
+    VALGRIND_MAKE_MEM_UNDEFINED(bottom, size);
+    return VALGRIND_STACK_REGISTER(bottom, (const char *)bottom + size);
+}
+
+__attribute__((noinline, cold, unused))
+static void san_valgrind_deregister(unsigned id)
+{
+    VALGRIND_STACK_DEREGISTER(id);
+}
+#endif
 
 /* What each tool needs to know about one context. */
 struct san_ctx {
@@ -153,10 +190,8 @@ static inline void san_stack_made(struct san_ctx *c, const void *bottom, size_t 
     c->fiber = __tsan_create_fiber(0);
 #endif
 #ifdef SAN_VALGRIND
-    c->stack_id = VALGRIND_STACK_REGISTER(bottom, (const char *)bottom + size);
-    /* a pooled stack: memcheck still has the frames popped off it marked
-     * inaccessible */
-    VALGRIND_MAKE_MEM_UNDEFINED(bottom, size);
+    if (san_under_valgrind())
+        c->stack_id = san_valgrind_register(bottom, size);
 #endif
     (void)c, (void)bottom, (void)size;
 }
@@ -177,7 +212,8 @@ static inline void san_stack_gone(struct san_ctx *c, const void *used)
     __tsan_destroy_fiber(c->fiber);
 #endif
 #ifdef SAN_VALGRIND
-    VALGRIND_STACK_DEREGISTER(c->stack_id);
+    if (san_under_valgrind())
+        san_valgrind_deregister(c->stack_id);
 #endif
     (void)c, (void)used;
 }

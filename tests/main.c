@@ -5,6 +5,7 @@
  * The last line is "N passed, N failed", then ", N skipped" if any were.
  */
 #define _GNU_SOURCE
+#include <alloca.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -136,6 +137,27 @@ bool died_of_segv(const struct death *d)
     fprintf(stderr, "child status %#x, not a segmentation fault; it said: %s\n", d->status,
             d->message);
     return false;
+}
+
+bool died_of_overflow(const struct death *d)
+{
+    size_t id = 0;
+    char needle[64];
+    if (sscanf(d->message, "id %zu", &id) != 1) {
+        fprintf(stderr, "the child did not say its coroutine's id; it said: %s\n", d->message);
+        return false;
+    }
+    snprintf(needle, sizeof needle, "coroutine %zu: stack overflow at", id);
+    return died_with(d, SIGABRT, needle);
+}
+
+void grow_stack_forever(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        volatile char *p = alloca(4096);
+        p[0] = 1;
+    }
 }
 
 size_t count_mappings(void)

@@ -80,6 +80,13 @@ bool died_with(const struct death *d, int signal, const char *needle);
  * sanitizer's handler. */
 bool died_of_segv(const struct death *d);
 
+/* True when the child wrote "id N" first, then aborted reporting an
+ * overflow of coroutine N. */
+bool died_of_overflow(const struct death *d);
+
+/* A coroutine body that grows its stack a page at a time, forever. */
+void grow_stack_forever(void *unused);
+
 /* Lines in /proc/self/maps: the number of mappings. */
 size_t count_mappings(void);
 

@@ -15,6 +15,35 @@
  *     sp+0x00  r15       <- sp
  */
 
+.macro SWAP fp
+	pushq	%rbp
+	pushq	%rbx
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+	.if \fp
+	subq	$8, %rsp
+	stmxcsr	(%rsp)
+	fnstcw	4(%rsp)
+	.endif
+	movq	%rsp, (%rdi)            /* save */
+	movq	%rsi, %rsp              /* load */
+	.if \fp
+	ldmxcsr	(%rsp)
+	fldcw	4(%rsp)
+	addq	$8, %rsp
+	.endif
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbx
+	popq	%rbp
+	popq	%rcx
+	jmp	*%rcx                   /* resume */
+.endm
+
 	.text
 
 /* void bare_swap(void **save, void *load)
@@ -25,22 +54,7 @@
 bare_swap:
 	.cfi_startproc
 	endbr64
-	pushq	%rbp
-	pushq	%rbx
-	pushq	%r12
-	pushq	%r13
-	pushq	%r14
-	pushq	%r15
-	movq	%rsp, (%rdi)            /* save */
-	movq	%rsi, %rsp              /* load */
-	popq	%r15
-	popq	%r14
-	popq	%r13
-	popq	%r12
-	popq	%rbx
-	popq	%rbp
-	popq	%rcx
-	jmp	*%rcx                   /* resume */
+	SWAP	0
 	.cfi_endproc
 	.size	bare_swap, .-bare_swap
 
@@ -52,28 +66,7 @@ bare_swap:
 bare_swap_fp:
 	.cfi_startproc
 	endbr64
-	pushq	%rbp
-	pushq	%rbx
-	pushq	%r12
-	pushq	%r13
-	pushq	%r14
-	pushq	%r15
-	subq	$8, %rsp
-	stmxcsr	(%rsp)
-	fnstcw	4(%rsp)
-	movq	%rsp, (%rdi)            /* save */
-	movq	%rsi, %rsp              /* load */
-	ldmxcsr	(%rsp)
-	fldcw	4(%rsp)
-	addq	$8, %rsp
-	popq	%r15
-	popq	%r14
-	popq	%r13
-	popq	%r12
-	popq	%rbx
-	popq	%rbp
-	popq	%rcx
-	jmp	*%rcx                   /* resume */
+	SWAP	1
 	.cfi_endproc
 	.size	bare_swap_fp, .-bare_swap_fp
 
