@@ -129,6 +129,7 @@ static unsigned san_valgrind_register(const void *bottom, size_t size)
     /* a pooled stack: memcheck still has the frames popped off it marked
      * inaccessible */
     VALGRIND_MAKE_MEM_UNDEFINED(bottom, size);
+    (void)bottom, (void)size;       /* a target valgrind lacks: no requests */
     return VALGRIND_STACK_REGISTER(bottom, (const char *)bottom + size);
 }
 
@@ -136,6 +137,7 @@ __attribute__((noinline, cold, unused))
 static void san_valgrind_deregister(unsigned id)
 {
     VALGRIND_STACK_DEREGISTER(id);
+    (void)id;
 }
 #endif
 
