@@ -1,6 +1,8 @@
 /* nob.c - the build script. Bootstrap once with `cc -o nob nob.c`.
  *
- *   ./nob          build build/libcoroutine.a and the demo build/app
+ *   ./nob          build build/libcoroutine.a, the demo build/app and the
+ *                  examples in build/examples
+ *   ./nob example NAME   build and run examples/NAME.c
  *   ./nob test     build and run the test suite with gcc and clang, at -O0
  *                  and -O2, under AddressSanitizer with UBSan, and (the
  *                  tests with threads) under ThreadSanitizer, and under
@@ -28,6 +30,7 @@
 #define SRC "src"
 #define TESTS "tests"
 #define BENCH "bench"
+#define EXAMPLES "examples"
 #define BOOST_HEADER "/usr/include/boost/context/detail/fcontext.hpp"
 
 static const char *warnings[] = {"-Wall", "-Wextra", "-Wpedantic"};
@@ -340,9 +343,79 @@ static bool build_all(const Config *c)
 static const Config default_config = {"default", "cc", "-O2", false, HOST_TARGET, "build", "ar",
                                       NULL, NULL, NULL, NULL, false, NULL};
 
+/* examples/NAME.c, each a program of its own: build/examples/NAME. */
+static size_t list_examples(const char **names, size_t max)
+{
+    const char *files[32];
+    size_t n = list_files(EXAMPLES, "", ".c", files, max < 32 ? max : 32);
+    for (size_t i = 0; i < n; i++) {
+        const char *base = strrchr(files[i], '/') + 1;
+        names[i] = nob_fmt("%.*s", (int)(strlen(base) - 2), base);
+    }
+    return n;
+}
+
+static bool build_example(const Config *c, const char *name)
+{
+    const char *srcs[] = {nob_fmt(EXAMPLES "/%s.c", name)};
+    const char *libs[] = {lib_path(c)};
+    return nob_mkdir_p(nob_fmt("%s/examples", c->dir)) &&
+           build_program(c, nob_fmt("%s/examples/%s", c->dir, name), srcs, 1, libs, 1);
+}
+
 static int cmd_build(void)
 {
-    return build_all(&default_config) ? 0 : 1;
+    const char *names[32];
+    size_t n = list_examples(names, 32);
+    bool ok = build_all(&default_config);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = build_example(&default_config, names[i]);
+    return ok ? 0 : 1;
+}
+
+/* ./nob example NAME: build and run examples/NAME.c. */
+static int cmd_example(int argc, char **argv)
+{
+    if (argc < 1) {
+        const char *names[32];
+        size_t n = list_examples(names, 32);
+        fprintf(stderr, "usage: ./nob example NAME, one of:");
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, " %s", names[i]);
+        fprintf(stderr, "\n");
+        return 2;
+    }
+    if (cmd_build() != 0 || !build_example(&default_config, argv[0]))
+        return 1;
+    Nob_Cmd cmd = {0};
+    nob_cmd_append(&cmd, nob_fmt("build/examples/%s", argv[0]));
+    return nob_cmd_run(&cmd) ? 0 : 1;
+}
+
+/* Every example must print exactly what examples/NAME.expected says. */
+static void test_examples(Tally *t)
+{
+    const char *names[32];
+    size_t n = list_examples(names, 32);
+    for (size_t i = 0; i < n; i++) {
+        Nob_Cmd cmd = {0};
+        Nob_Output out = {0};
+        nob_cmd_append(&cmd, nob_fmt("build/examples/%s", names[i]));
+        bool ok = build_example(&default_config, names[i]) && nob_cmd_run_capture(&cmd, &out);
+        FILE *f = fopen(nob_fmt(EXAMPLES "/%s.expected", names[i]), "r");
+        char expected[1 << 16];
+        size_t len = f ? fread(expected, 1, sizeof expected - 1, f) : 0;
+        expected[len] = '\0';
+        if (f)
+            fclose(f);
+        ok = ok && f != NULL && out.data != NULL && strcmp(out.data, expected) == 0;
+        printf("example %s: output as in %s/%s.expected: %s\n", names[i], EXAMPLES, names[i],
+               ok ? "ok" : "FAILED");
+        t->passed += ok;
+        t->failed += !ok;
+        nob_cmd_free(&cmd);
+        free(out.data);
+    }
 }
 
 /* The benchmark: our workloads and the same ones on Boost.Context (when its
@@ -588,6 +661,7 @@ static int cmd_test(void)
     if (cmd_build() != 0)
         t.failed++;
     test_native(&t);
+    test_examples(&t);
     Config cet = {"cet", "gcc", "-O2", true, HOST_TARGET, "build/test/cet", "ar", NULL, NULL,
                   NULL, NULL, false, "-fcf-protection=full"};
     test_notes(&cet, "IBT", "SHSTK", &t);
@@ -604,7 +678,7 @@ static int cmd_test(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ./nob [test|bench [ARGS...]|fuzz [SECONDS]|help]\n");
+    fprintf(f, "usage: ./nob [test|bench [ARGS...]|fuzz [SECONDS]|example NAME|help]\n");
 }
 
 int main(int argc, char **argv)
@@ -618,6 +692,8 @@ int main(int argc, char **argv)
         return cmd_bench(argc - 2, argv + 2);
     if (strcmp(argv[1], "fuzz") == 0)
         return cmd_fuzz(argc - 2, argv + 2);
+    if (strcmp(argv[1], "example") == 0)
+        return cmd_example(argc - 2, argv + 2);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return 0;
