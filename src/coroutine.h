@@ -41,15 +41,17 @@
  * CAVEATS
  * - Stacks do not grow. Each has STACK_CAPACITY bytes unless created with
  *   create_ctx_sized(); memory is committed only as pages are touched, and
- *   a finished coroutine's stack is reused by the next. Overflowing a stack
- *   prints "coroutine N: stack overflow" and aborts: at once where a guard
- *   page can be afforded (a quarter of vm.max_map_count of them, or
- *   COROUTINE_GUARDED_STACKS from the environment), otherwise when the
- *   coroutine next switches. Signal handlers run on the coroutine's stack
- *   unless installed with SA_ONSTACK: leave room for them. This uses a SIGSEGV handler
- *   (installed at the first create, running on a per-thread alternate
- *   signal stack); faults that are not guard-page hits go on to the handler
- *   that was installed before it.
+ *   a finished coroutine's stack is reused by the next.
+ * - Overflowing a stack prints "coroutine N: stack overflow" and aborts:
+ *   at once where a guard page can be afforded (a quarter of
+ *   vm.max_map_count of them, or COROUTINE_GUARDED_STACKS from the
+ *   environment), else when the coroutine next switches. This uses a
+ *   SIGSEGV handler, installed at the first create and run on a per-thread
+ *   alternate signal stack; faults that are not overflows go on to the
+ *   handler installed before it. Other signal handlers run on the
+ *   coroutine's stack unless installed with SA_ONSTACK: leave room.
+ * - Built with AddressSanitizer, ThreadSanitizer or valgrind's headers,
+ *   the library tells them of every stack and switch by itself.
  * - State is per thread: each thread has its own main context and
  *   rotation, and a coroutine only ever runs on the thread that created it.
  * - The floating-point control words (rounding mode, exception masks) are
