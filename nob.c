@@ -36,6 +36,7 @@
 static const char *warnings[] = {"-Wall", "-Wextra", "-Wpedantic"};
 static const char *headers[] = {
     SRC "/coroutine.h", SRC "/platform.h", SRC "/stack.h", SRC "/array.h", SRC "/sanitizer.h",
+    SRC "/trace.h",
     TESTS "/test.h", BENCH "/bench.h",
 };
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -110,6 +111,7 @@ static size_t lib_sources(const Config *c, const char **out)
     size_t n = 0;
     out[n++] = SRC "/coroutine.c";
     out[n++] = SRC "/stack.c";
+    out[n++] = SRC "/trace.c";
     out[n++] = nob_fmt(SRC "/%s/platform.c", c->target);
     out[n++] = nob_fmt(SRC "/%s/asm.s", c->target);
     return n;
@@ -241,7 +243,7 @@ static bool build_tests(const Config *c)
         psrcs[pn++] = srcs[i];
     const char *lib_srcs[8];
     lib_sources(c, lib_srcs);
-    const char *pobjs[] = {object_for(c, lib_srcs[2]), object_for(c, lib_srcs[3])};
+    const char *pobjs[] = {object_for(c, lib_srcs[3]), object_for(c, lib_srcs[4])};
     return build_program(c, nob_fmt("%s/platform_test", c->dir), psrcs, pn, pobjs, 2);
 }
 

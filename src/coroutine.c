@@ -17,6 +17,7 @@
 #include "platform.h"
 #include "sanitizer.h"
 #include "stack.h"
+#include "trace.h"
 
 /* A context's life. Unusual bit patterns rather than 0, 1, 2, so that a
  * stale or wild handle is unlikely to pass for a valid one. */
@@ -193,13 +194,25 @@ static void init_process(void)
     unsupported = platform_unsupported();
     if (unsupported != NULL)
         fprintf(stderr, "coroutine: %s\n", unsupported);
+    trace_hook_changed();
+    trace_from_environment();
 }
 
-/* Runs on every arrival in a context, from asm.s, when a sanitizer needs
- * to hear of it; 'current' is already the context arrived in. */
+/* Runs on every arrival in a context, from asm.s, when a sanitizer or the
+ * trace needs to hear of it; 'current' is already the context arrived in.
+ * The sanitizer must hear first, before anything else runs on this stack. */
 static void arrived(void)
 {
     san_switched_in(&current->san);
+    if (tracing())
+        trace_event(TRACE_ARRIVED, current->id);
+}
+
+/* Called once per process, and when tracing starts or stops. */
+void trace_hook_changed(void)
+{
+    __atomic_store_n(&ctx_arrival_hook, SAN_HEARS_ARRIVALS || tracing() ? arrived : NULL,
+                     __ATOMIC_RELAXED);
 }
 
 /* Set up this thread's main context on its first create_ctx. */
@@ -223,8 +236,6 @@ static int init_thread(void)
         .live_in = &main_ctx,
     };
     san_main_made(&main_ctx.san);
-    if (SAN_HEARS_ARRIVALS)
-        ctx_arrival_hook = arrived;
     current = &main_ctx;
     return 0;
 }
@@ -264,6 +275,8 @@ static sp_ctx create(coroutine fn, void *arg, size_t stack_size)
     ctx->watch = ctx->stack.guarded || san_under_valgrind() ? NULL : stack_bottom(&ctx->stack);
     ctx->index = g_ctx.len - 1;
     join_rotation(ctx);
+    if (tracing())
+        trace_event(TRACE_CREATED, ctx->id);
     return ctx;
 
 out_free_stack:
@@ -317,6 +330,8 @@ void destroy_ctx(sp_ctx ctx)
     ctx_array_remove(&g_ctx, ctx->index);
     if (ctx->index < g_ctx.len)              /* the last one moved into its place */
         g_ctx.items[ctx->index]->index = ctx->index;
+    if (tracing())
+        trace_event(TRACE_DESTROYED, ctx->id);
     retire_ctx(ctx);
 }
 
@@ -328,6 +343,8 @@ SAN_SWITCH_POINT void coroutine_finish(void)
     struct s_ctx *self = current, *next = self->next;
     if (!stack_ok(self, __builtin_frame_address(0)))
         overflowed(__builtin_frame_address(0), self);
+    if (tracing())                   /* before the sanitizers hear of the switch */
+        trace_event(TRACE_FINISHED, self->id);
     self->state = CTX_FINISHED;
     self->live_in = NULL;
     leave_rotation(self);

@@ -155,6 +155,19 @@ sp_ctx get_ctx_ptr(void);
  * Aborts: 'ctx' was destroyed or belongs to another thread. */
 size_t get_ctx_stack_used(sp_ctx ctx);
 
+/* ==== Tracing =========================================================== */
+
+/* Record who runs when, in every thread, and write it to 'path' when
+ * tracing stops (trace_ctx(NULL)) or the process exits: Chrome's
+ * trace-event format, which Perfetto and chrome://tracing open, with one
+ * lane per context and a slice for each stretch it ran, and marks for
+ * each create, finish and destroy. Setting COROUTINE_TRACE=path in the
+ * environment starts it at the first create_ctx. While it is off, a
+ * switch pays nothing for it.
+ * Returns 0, or -1 with errno set: ENOMEM, or what fopen() said when
+ * writing the previous trace failed. */
+int trace_ctx(const char *path);
+
 #ifdef __cplusplus
 }
 #endif

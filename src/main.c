@@ -1,12 +1,17 @@
 /* main.c - the demo: three coroutines count to different limits, yielding
  * after each step, while main yields until all of them are done.
  *
+ *     app                  print the interleaving
+ *     app --trace FILE     and write who ran when to FILE, in Chrome's
+ *                          trace-event format (open it in Perfetto)
+ *
  * Every line names the context that printed it, its handle, and the
  * address of a local variable: an address on that context's own stack, so
  * you can watch execution hop from stack to stack.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "coroutine.h"
 
@@ -39,8 +44,17 @@ static void count(void *arg)
     say("done, returning after", c->limit, c->limit);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--trace") == 0) {
+        if (trace_ctx(argv[2]) != 0) {
+            perror(argv[2]);
+            return 1;
+        }
+    } else if (argc != 1) {
+        fprintf(stderr, "usage: %s [--trace FILE.json]\n", argv[0]);
+        return 2;
+    }
     static const struct counter counters[] = {
         {"apples", 2}, {"pears", 3}, {"plums", 5},
     };
@@ -68,5 +82,9 @@ int main(void)
 
     for (int i = 0; i < N; i++)
         destroy_ctx(ctx[i]);
+    if (trace_ctx(NULL) != 0) {              /* write it now, and say if it failed */
+        perror("trace");
+        return 1;
+    }
     return 0;
 }

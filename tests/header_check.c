@@ -20,9 +20,11 @@ int main(void)
     size_t (*id_of)(sp_ctx) = get_ctx_id_of;
     sp_ctx (*self)(void) = get_ctx_ptr;
     size_t (*used)(sp_ctx) = get_ctx_stack_used;
+    int (*trace)(const char *) = trace_ctx;
     finalizer fin = yield_ctx;
     size_t capacity = STACK_CAPACITY;
     (void)fn, (void)create, (void)create_sized, (void)destroy, (void)finished;
-    (void)switcher, (void)yielder, (void)id, (void)id_of, (void)self, (void)fin, (void)used;
+    (void)switcher, (void)yielder, (void)id, (void)id_of, (void)self, (void)fin, (void)used,
+        (void)trace;
     return capacity == 0;
 }

@@ -1,0 +1,95 @@
+/* The trace: one slice per stretch a context ran, in order, with the
+ * right ids, and a mark for each create, finish and destroy. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "coroutine.h"
+#include "test.h"
+
+static void yield_twice(void *arg)
+{
+    (void)arg;
+    yield_ctx();
+    yield_ctx();
+}
+
+/* The slices' lanes (the context ids), in the order written. */
+static size_t read_slices(const char *text, size_t *ids, double *ts, size_t max)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, "\"ph\":\"X\"")) != NULL && n < max; p++) {
+        const char *t = strstr(p, "\"ts\":"), *lane = strstr(p, "\"tid\":");
+        CHECK(t != NULL && lane != NULL);
+        ts[n] = strtod(t + 5, NULL);
+        ids[n++] = strtoul(lane + 6, NULL, 10);
+    }
+    return n;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    static char text[1 << 16];
+    CHECK(f != NULL);
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    text[len] = '\0';
+    fclose(f);
+    return text;
+}
+
+TEST(the_trace_has_a_slice_per_stretch_in_order)
+{
+    char path[] = "/tmp/coroutine-trace-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_EQ(trace_ctx(path), 0);
+    sp_ctx c = create_ctx(yield_twice, NULL);
+    size_t id = get_ctx_id_of(c);
+    while (!is_ctx_finished(c))
+        yield_ctx();
+    destroy_ctx(c);
+    CHECK_EQ(trace_ctx(NULL), 0);
+
+    const char *text = slurp(path);
+    unlink(path);
+    size_t ids[16], expected[] = {0, id, 0, id, 0, id, 0};
+    double ts[16];
+    size_t n = read_slices(text, ids, ts, 16);
+    CHECK_EQ(n, 7);
+    for (size_t i = 0; i < n; i++) {
+        CHECK_EQ(ids[i], expected[i]);
+        CHECK(i == 0 || ts[i] >= ts[i - 1]);
+    }
+    CHECK(strstr(text, "\"name\":\"created\"") != NULL);
+    CHECK(strstr(text, "\"name\":\"finished\"") != NULL);
+    CHECK(strstr(text, "\"name\":\"destroyed\"") != NULL);
+    CHECK(strstr(text, "\"traceEvents\":[") == text + 1);
+}
+
+static void traced_by_environment(void *file)
+{
+    setenv("COROUTINE_TRACE", file, 1);
+    sp_ctx c = create_ctx(yield_twice, NULL);   /* the first create starts it */
+    while (!is_ctx_finished(c))
+        yield_ctx();
+    destroy_ctx(c);
+    exit(0);                                     /* written at exit */
+}
+
+TEST(the_environment_can_turn_the_trace_on)
+{
+    char path[] = "/tmp/coroutine-trace-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    struct death d = run_in_child(traced_by_environment, path);
+    CHECK(WIFEXITED(d.status) && WEXITSTATUS(d.status) == 0);
+    const char *text = slurp(path);
+    unlink(path);
+    size_t ids[16];
+    double ts[16];
+    CHECK_EQ(read_slices(text, ids, ts, 16), 7);   /* main's from the first create on */
+}
