@@ -198,6 +198,25 @@ static void init_process(void)
     trace_from_environment();
 }
 
+/* The context that ran before on this thread, while tracing: it is still
+ * valid when the next one arrives (only something that runs after it can
+ * destroy it). A live one whose successor in the rotation is not the one
+ * arriving must have called switch_ctx: the timeline draws those. */
+static __thread struct {
+    struct s_ctx *ctx;
+    unsigned session;
+} previous;
+
+static void trace_arrival(void)
+{
+    unsigned session = __atomic_load_n(&trace_session, __ATOMIC_RELAXED);
+    struct s_ctx *before = previous.session == session ? previous.ctx : NULL;
+    bool out_of_turn = before != NULL && before->state == CTX_LIVE && before->next != current;
+    trace_event(out_of_turn ? TRACE_SWITCHED_TO : TRACE_ARRIVED, current->id);
+    previous.ctx = current;
+    previous.session = session;
+}
+
 /* Runs on every arrival in a context, from asm.s, when a sanitizer or the
  * trace needs to hear of it; 'current' is already the context arrived in.
  * The sanitizer must hear first, before anything else runs on this stack. */
@@ -205,7 +224,7 @@ static void arrived(void)
 {
     san_switched_in(&current->san);
     if (tracing())
-        trace_event(TRACE_ARRIVED, current->id);
+        trace_arrival();
 }
 
 /* Called once per process, and when tracing starts or stops. */

@@ -161,7 +161,8 @@ size_t get_ctx_stack_used(sp_ctx ctx);
  * tracing stops (trace_ctx(NULL)) or the process exits: Chrome's
  * trace-event format, which Perfetto and chrome://tracing open, with one
  * lane per context and a slice for each stretch it ran, and marks for
- * each create, finish and destroy. Setting COROUTINE_TRACE=path in the
+ * each create, finish and destroy; or, for a name ending in .svg, a
+ * timeline picture of the same. Setting COROUTINE_TRACE=path in the
  * environment starts it at the first create_ctx. While it is off, a
  * switch pays nothing for it.
  * Returns 0, or -1 with errno set: ENOMEM, or what fopen() said when

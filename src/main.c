@@ -4,6 +4,7 @@
  *     app                  print the interleaving
  *     app --trace FILE     and write who ran when to FILE, in Chrome's
  *                          trace-event format (open it in Perfetto)
+ *     app --timeline FILE  the same, drawn as an SVG timeline
  *
  * Every line names the context that printed it, its handle, and the
  * address of a local variable: an address on that context's own stack, so
@@ -46,13 +47,13 @@ static void count(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && strcmp(argv[1], "--trace") == 0) {
+    if (argc == 3 && (strcmp(argv[1], "--trace") == 0 || strcmp(argv[1], "--timeline") == 0)) {
         if (trace_ctx(argv[2]) != 0) {
             perror(argv[2]);
             return 1;
         }
     } else if (argc != 1) {
-        fprintf(stderr, "usage: %s [--trace FILE.json]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--trace FILE.json | --timeline FILE.svg]\n", argv[0]);
         return 2;
     }
     static const struct counter counters[] = {

@@ -7,7 +7,17 @@
 
 #include "platform.h"
 
-enum trace_kind { TRACE_ARRIVED, TRACE_CREATED, TRACE_FINISHED, TRACE_DESTROYED };
+enum trace_kind {
+    TRACE_ARRIVED,           /* by yield, or as the next after a finish */
+    TRACE_SWITCHED_TO,       /* by switch_ctx to a context out of turn */
+    TRACE_CREATED,
+    TRACE_FINISHED,
+    TRACE_DESTROYED,
+};
+
+/* Counts the times tracing started, so that what a thread remembers from
+ * an earlier trace is not trusted in the next. */
+PLATFORM_HIDDEN extern unsigned trace_session;
 
 /* True while tracing: the core records its events only then. */
 PLATFORM_HIDDEN extern bool trace_on;

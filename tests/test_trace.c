@@ -93,3 +93,52 @@ TEST(the_environment_can_turn_the_trace_on)
     double ts[16];
     CHECK_EQ(read_slices(text, ids, ts, 16), 7);   /* main's from the first create on */
 }
+
+static size_t count(const char *text, const char *what)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, what)) != NULL; p++)
+        n++;
+    return n;
+}
+
+static sp_ctx a_ctx, b_ctx;
+
+static void body_a(void *arg)
+{
+    (void)arg;
+    switch_ctx(b_ctx);          /* a's turn would pass to main: out of turn */
+}
+
+static void body_b(void *arg)
+{
+    (void)arg;
+    yield_ctx();                /* in turn: to a */
+}
+
+TEST(the_timeline_draws_stretches_lanes_and_switches_out_of_turn)
+{
+    char path[] = "/tmp/coroutine-timeline-XXXXXX.svg";
+    int fd = mkstemps(path, 4);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_EQ(trace_ctx(path), 0);
+    a_ctx = create_ctx(body_a, NULL);
+    b_ctx = create_ctx(body_b, NULL);       /* newest: main -> b -> a -> main */
+    while (!is_ctx_finished(a_ctx) || !is_ctx_finished(b_ctx))
+        yield_ctx();
+    destroy_ctx(a_ctx);
+    destroy_ctx(b_ctx);
+    CHECK_EQ(trace_ctx(NULL), 0);
+
+    const char *svg = slurp(path);
+    unlink(path);
+    CHECK(strncmp(svg, "<svg ", 5) == 0);
+    CHECK(strstr(svg, "</svg>\n") == svg + strlen(svg) - 7);
+    /* main, b, a, b (finishes), a (finishes), main */
+    CHECK_EQ(count(svg, "rx='3'"), 6);
+    CHECK_EQ(count(svg, "class='lane'>"), 3);
+    CHECK_EQ(count(svg, "<path class='switch'"), 1);
+    CHECK_EQ(count(svg, "class='made'"), 2);
+    CHECK_EQ(count(svg, "class='done'"), 2);
+}
