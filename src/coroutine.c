@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "array.h"
 #include "coroutine.h"
@@ -455,6 +456,36 @@ size_t get_ctx_id_of(sp_ctx ctx)
         return 0;
     check_handle(ctx, "get_ctx_id_of");
     return ctx->id;
+}
+
+/* A slot's value, read at its own size: the control words are packed. */
+static unsigned long slot_value(const char *at, unsigned size)
+{
+    uint64_t v64 = 0;
+    uint32_t v32 = 0;
+    uint16_t v16 = 0;
+    if (size == 8)
+        return memcpy(&v64, at, 8), (unsigned long)v64;
+    if (size == 4)
+        return memcpy(&v32, at, 4), v32;
+    return memcpy(&v16, at, 2), v16;
+}
+
+size_t get_ctx_frame(sp_ctx ctx, struct ctx_slot *slots, size_t max)
+{
+    if (ctx == NULL)
+        return 0;
+    check_handle(ctx, "get_ctx_frame");
+    if (ctx == current || ctx->state != CTX_LIVE)
+        return 0;
+    size_t n = 0;
+    for (; platform_frame[n].name != NULL; n++)
+        if (n < max) {
+            const char *at = (const char *)ctx->sp + platform_frame[n].offset;
+            slots[n] = (struct ctx_slot){at, slot_value(at, platform_frame[n].size),
+                                         platform_frame[n].name, platform_frame[n].meaning};
+        }
+    return n;
 }
 
 size_t get_ctx_stack_used(sp_ctx ctx)

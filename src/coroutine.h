@@ -155,6 +155,28 @@ sp_ctx get_ctx_ptr(void);
  * Aborts: 'ctx' was destroyed or belongs to another thread. */
 size_t get_ctx_stack_used(sp_ctx ctx);
 
+/* ==== Looking inside ===================================================== */
+
+/* One slot of a suspended context's saved frame, as get_ctx_frame reads
+ * it from memory. */
+struct ctx_slot {
+    const void *address;   /* where the slot is, on the context's stack */
+    unsigned long value;   /* what is there now */
+    const char *name;      /* the register or field it holds: "rip", "x19" */
+    const char *meaning;   /* what it is for: "where it resumes", ... */
+};
+
+/* The most slots a saved frame has, on any target. */
+#define CTX_FRAME_MAX 24
+
+/* Fill 'slots' (room for 'max') with the frame that 'ctx' left on its
+ * stack when it was suspended, or that create_ctx laid out if it has not
+ * run yet, lowest address first; the values are read from memory. Returns
+ * the number of slots in the frame (at most CTX_FRAME_MAX), 0 for the
+ * running context, main (NULL) or a finished one.
+ * Aborts: 'ctx' was destroyed or belongs to another thread. */
+size_t get_ctx_frame(sp_ctx ctx, struct ctx_slot *slots, size_t max);
+
 /* ==== Tracing =========================================================== */
 
 /* Record who runs when, in every thread, and write it to 'path' when

@@ -5,11 +5,17 @@
  *     app --trace FILE     and write who ran when to FILE, in Chrome's
  *                          trace-event format (open it in Perfetto)
  *     app --timeline FILE  the same, drawn as an SVG timeline
+ *     app --frames         and show the saved frames, read from the stacks:
+ *                          the first one of a new coroutine, the one a
+ *                          coroutine leaves when it yields, the one a
+ *                          switch is about to load
  *
  * Every line names the context that printed it, its handle, and the
  * address of a local variable: an address on that context's own stack, so
  * you can watch execution hop from stack to stack.
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +41,36 @@ static void say(const char *what, int n, int of)
     putchar('\n');
 }
 
+static const struct counter counters[] = {
+    {"apples", 2}, {"pears", 3}, {"plums", 5},
+};
+static bool show_frames;
+
+static void count(void *arg);
+
+/* Print the saved frame of 'ctx', slot by slot, as it is in memory. */
+static void print_frame(const char *title, sp_ctx ctx)
+{
+    struct ctx_slot slot[CTX_FRAME_MAX];
+    size_t n = get_ctx_frame(ctx, slot, CTX_FRAME_MAX);
+    if (!show_frames || n == 0)
+        return;
+    printf("\n  %s (coroutine %zu)\n", title, get_ctx_id_of(ctx));
+    printf("    %-14s  %-6s  %-10s  %-18s  %s\n", "address", "offset", "slot", "value", "what it is");
+    for (size_t i = 0; i < n; i++) {
+        const char *known = "";
+        if (slot[i].value == (unsigned long)(uintptr_t)count)
+            known = " = count";
+        for (int k = 0; k < 3; k++)
+            if (slot[i].value == (unsigned long)(uintptr_t)&counters[k])
+                known = k == 0 ? " = &counters[0]" : k == 1 ? " = &counters[1]" : " = &counters[2]";
+        printf("    %-14p  +0x%02lx   %-10s  %#-18lx  %s%s\n", slot[i].address,
+               (unsigned long)((const char *)slot[i].address - (const char *)slot[0].address),
+               slot[i].name, slot[i].value, slot[i].meaning, known);
+    }
+    printf("\n");
+}
+
 static void count(void *arg)
 {
     const struct counter *c = arg;
@@ -47,18 +83,18 @@ static void count(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && (strcmp(argv[1], "--trace") == 0 || strcmp(argv[1], "--timeline") == 0)) {
+    if (argc == 2 && strcmp(argv[1], "--frames") == 0) {
+        show_frames = true;
+    } else if (argc == 3 && (strcmp(argv[1], "--trace") == 0 || strcmp(argv[1], "--timeline") == 0)) {
         if (trace_ctx(argv[2]) != 0) {
             perror(argv[2]);
             return 1;
         }
     } else if (argc != 1) {
-        fprintf(stderr, "usage: %s [--trace FILE.json | --timeline FILE.svg]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--frames | --trace FILE.json | --timeline FILE.svg]\n",
+                argv[0]);
         return 2;
     }
-    static const struct counter counters[] = {
-        {"apples", 2}, {"pears", 3}, {"plums", 5},
-    };
     enum { N = sizeof counters / sizeof counters[0] };
     sp_ctx ctx[N];
 
@@ -71,8 +107,13 @@ int main(int argc, char **argv)
         printf("main created coroutine %zu (handle %p) counting %d %s\n",
                get_ctx_id_of(ctx[i]), (void *)ctx[i], counters[i].limit, counters[i].name);
     }
+    print_frame("the first frame create_ctx laid out for it, at the top of its stack", ctx[0]);
 
-    for (int running = N; running > 0;) {
+    for (int running = N, round = 0; running > 0; round++) {
+        if (round == 1) {
+            print_frame("the frame it left on its stack when it yielded", ctx[0]);
+            print_frame("the frame _asm_restore_ctx loads when main yields now", ctx[N - 1]);
+        }
         say("main yields", 0, 0);
         yield_ctx();
         running = 0;

@@ -25,6 +25,17 @@ PLATFORM_HIDDEN void *platform_setup_stack(void *top, coroutine fn, void *arg, f
 /* The stack pointer saved in a signal handler's 'ucontext_t *'. */
 PLATFORM_HIDDEN void *platform_signal_sp(const void *ucontext);
 
+/* The saved frame, slot by slot from its lowest address, as the target's
+ * 'struct frame' (checked against asm.s) lays it out: 'offset' from the
+ * saved sp, a name, what it is for. The list ends with a NULL name. */
+struct platform_slot {
+    unsigned offset;
+    unsigned size;                 /* 8, or 4 or 2 for packed words */
+    const char *name;
+    const char *meaning;
+};
+PLATFORM_HIDDEN extern const struct platform_slot platform_frame[];
+
 /* Why coroutines cannot work in this process (say, hardware shadow stacks
  * are on), or NULL. Asked once. */
 PLATFORM_HIDDEN const char *platform_unsupported(void);

@@ -21,10 +21,12 @@ int main(void)
     sp_ctx (*self)(void) = get_ctx_ptr;
     size_t (*used)(sp_ctx) = get_ctx_stack_used;
     int (*trace)(const char *) = trace_ctx;
+    size_t (*frame)(sp_ctx, struct ctx_slot *, size_t) = get_ctx_frame;
+    struct ctx_slot slots[CTX_FRAME_MAX];
     finalizer fin = yield_ctx;
     size_t capacity = STACK_CAPACITY;
     (void)fn, (void)create, (void)create_sized, (void)destroy, (void)finished;
     (void)switcher, (void)yielder, (void)id, (void)id_of, (void)self, (void)fin, (void)used,
-        (void)trace;
+        (void)trace, (void)frame, (void)slots;
     return capacity == 0;
 }

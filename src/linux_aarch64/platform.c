@@ -16,7 +16,7 @@ struct frame {
     uint64_t x19;          /* first run: the coroutine function */
     uint64_t x20;          /* first run: the argument */
     uint64_t x21;          /* first run: the finalizer */
-    uint64_t x22_x28[7];
+    uint64_t x22, x23, x24, x25, x26, x27, x28;
     uint64_t x29;          /* frame pointer: 0 ends the chain */
     uint64_t x30;          /* where the context resumes */
     uint64_t fpcr;
@@ -33,6 +33,30 @@ _Static_assert(offsetof(struct frame, fpcr) == 0xa0, "frame: fpcr");
 _Static_assert(sizeof(struct frame) == 0xb0, "frame: size");
 
 PLATFORM_HIDDEN void _asm_ctx_start(void);   /* in asm.s */
+
+#define SLOT(field, meaning) \
+    {offsetof(struct frame, field), sizeof(((struct frame *)0)->field), #field, meaning}
+
+const struct platform_slot platform_frame[] = {
+    {offsetof(struct frame, d), 8, "d8", "callee-saved, floating point"},
+    {offsetof(struct frame, d) + 8, 8, "d9", "callee-saved, floating point"},
+    {offsetof(struct frame, d) + 16, 8, "d10", "callee-saved, floating point"},
+    {offsetof(struct frame, d) + 24, 8, "d11", "callee-saved, floating point"},
+    {offsetof(struct frame, d) + 32, 8, "d12", "callee-saved, floating point"},
+    {offsetof(struct frame, d) + 40, 8, "d13", "callee-saved, floating point"},
+    {offsetof(struct frame, d) + 48, 8, "d14", "callee-saved, floating point"},
+    {offsetof(struct frame, d) + 56, 8, "d15", "callee-saved, floating point"},
+    SLOT(x19, "callee-saved; first run: the function"),
+    SLOT(x20, "callee-saved; first run: the argument"),
+    SLOT(x21, "callee-saved; first run: the finalizer"),
+    SLOT(x22, "callee-saved"), SLOT(x23, "callee-saved"), SLOT(x24, "callee-saved"),
+    SLOT(x25, "callee-saved"), SLOT(x26, "callee-saved"), SLOT(x27, "callee-saved"),
+    SLOT(x28, "callee-saved"),
+    SLOT(x29, "frame pointer"),
+    SLOT(x30, "where it resumes"),
+    SLOT(fpcr, "rounding mode and traps"),
+    {0, 0, NULL, NULL},
+};
 
 /* The frame sits right under the 16-aligned top, so _asm_ctx_start runs
  * with sp == top. A new coroutine starts with the FPCR of the code that

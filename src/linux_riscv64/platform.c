@@ -17,7 +17,7 @@ struct frame {
     uint64_t s1;           /* first run: the coroutine function */
     uint64_t s2;           /* first run: the argument */
     uint64_t s3;           /* first run: the finalizer */
-    uint64_t s4_s11[8];
+    uint64_t s4, s5, s6, s7, s8, s9, s10, s11;
     uint64_t ra;           /* where the context resumes */
     uint64_t frm;          /* rounding mode */
 };
@@ -31,6 +31,23 @@ _Static_assert(offsetof(struct frame, frm) == 0xc8, "frame: frm");
 _Static_assert(sizeof(struct frame) == 0xd0, "frame: size");
 
 PLATFORM_HIDDEN void _asm_ctx_start(void);   /* in asm.s */
+
+#define SLOT(field, meaning) \
+    {offsetof(struct frame, field), sizeof(((struct frame *)0)->field), #field, meaning}
+
+const struct platform_slot platform_frame[] = {
+    {offsetof(struct frame, fs), 8, "fs0..fs11", "callee-saved, floating point (12 words)"},
+    SLOT(s0, "callee-saved, frame pointer"),
+    SLOT(s1, "callee-saved; first run: the function"),
+    SLOT(s2, "callee-saved; first run: the argument"),
+    SLOT(s3, "callee-saved; first run: the finalizer"),
+    SLOT(s4, "callee-saved"), SLOT(s5, "callee-saved"), SLOT(s6, "callee-saved"),
+    SLOT(s7, "callee-saved"), SLOT(s8, "callee-saved"), SLOT(s9, "callee-saved"),
+    SLOT(s10, "callee-saved"), SLOT(s11, "callee-saved"),
+    SLOT(ra, "where it resumes"),
+    SLOT(frm, "rounding mode"),
+    {0, 0, NULL, NULL},
+};
 
 /* The frame sits right under the 16-aligned top, so _asm_ctx_start runs
  * with sp == top. A new coroutine starts with the rounding mode of the

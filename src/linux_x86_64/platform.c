@@ -43,6 +43,22 @@ _Static_assert(sizeof(struct frame) == 0x40, "frame: size");
 
 PLATFORM_HIDDEN void _asm_ctx_start(void);   /* in asm.s */
 
+#define SLOT(field, meaning) \
+    {offsetof(struct frame, field), sizeof(((struct frame *)0)->field), #field, meaning}
+
+const struct platform_slot platform_frame[] = {
+    SLOT(mxcsr, "SSE rounding mode and exception masks"),
+    SLOT(x87_cw, "x87 rounding and precision"),
+    SLOT(r15, "callee-saved"),
+    SLOT(r14, "callee-saved; first run: the finalizer"),
+    SLOT(r13, "callee-saved; first run: the argument"),
+    SLOT(r12, "callee-saved; first run: the function"),
+    SLOT(rbx, "callee-saved"),
+    SLOT(rbp, "callee-saved, frame pointer"),
+    SLOT(rip, "where it resumes"),
+    {0, 0, NULL, NULL},
+};
+
 /* The frame sits right under the 16-aligned top, so _asm_ctx_start runs
  * with rsp == top: aligned for the calls it makes. A new coroutine starts
  * with the control words of the code that created it, as a new thread
