@@ -3,6 +3,8 @@
  *   ./nob          build build/libcoroutine.a, the demo build/app and the
  *                  examples in build/examples
  *   ./nob example NAME   build and run examples/NAME.c
+ *   ./nob docs     regenerate docs/how-it-works.md and docs/timeline.svg
+ *                  from the demo's own output
  *   ./nob test     build and run the test suite with gcc and clang, at -O0
  *                  and -O2, under AddressSanitizer with UBSan, and (the
  *                  tests with threads) under ThreadSanitizer, and under
@@ -19,6 +21,7 @@
  */
 #include "nob.h"
 
+#include <ctype.h>
 #include <dirent.h>
 
 #if defined(__linux__) && defined(__x86_64__)
@@ -375,6 +378,150 @@ static int cmd_build(void)
     return ok ? 0 : 1;
 }
 
+/* {=====================================================================
+ * docs/how-it-works.md: the template with the demo's real output in it.
+ * ====================================================================== */
+
+#define DOC_TEMPLATE "docs/how-it-works.md.in"
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    char *text = nob_xrealloc(NULL, 1 << 20);
+    size_t len = fread(text, 1, (1 << 20) - 1, f);
+    text[len] = '\0';
+    fclose(f);
+    return text;
+}
+
+/* The block of 'frames' output whose title line contains 'title': its
+ * lines up to the next blank line, without their two-space indent. */
+static const char *frame_block(const char *out, const char *title)
+{
+    const char *start = strstr(out, title);
+    if (start == NULL)
+        return "(missing)";
+    while (start > out && start[-1] != '\n')
+        start--;
+    const char *end = strstr(start, "\n\n");
+    size_t len = end ? (size_t)(end - start) : strlen(start);
+    char *block = nob_xrealloc(NULL, len + 1), *w = block;
+    for (const char *p = start; p < start + len; p++) {
+        if ((p == start || p[-1] == '\n') && p[0] == ' ' && p[1] == ' ')
+            p += 2;
+        *w++ = *p;
+    }
+    *w = '\0';
+    return block;
+}
+
+/* The interleaving: the demo's lines that are not frames. */
+static const char *demo_lines(const char *out)
+{
+    char *lines = nob_xrealloc(NULL, strlen(out) + 1), *w = lines;
+    for (const char *p = out; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        if (strncmp(p, "main created", 12) == 0 || strncmp(p, "[ctx", 4) == 0) {
+            memcpy(w, p, len);
+            w += len;
+        }
+        p += len;
+    }
+    if (w > lines && w[-1] == '\n')
+        w--;
+    *w = '\0';
+    return lines;
+}
+
+/* Write 'text' with each @NAME@ replaced. */
+static void fill(FILE *f, const char *text, const char **names, const char **values, size_t n)
+{
+    for (const char *p = text; *p;) {
+        size_t i = 0;
+        while (i < n && strncmp(p, names[i], strlen(names[i])) != 0)
+            i++;
+        if (i < n) {
+            fputs(values[i], f);
+            p += strlen(names[i]);
+        } else {
+            fputc(*p++, f);
+        }
+    }
+}
+
+/* Generate how-it-works.md and timeline.svg into 'dir'. */
+static bool generate_docs(const char *dir)
+{
+    Nob_Cmd cmd = {0};
+    Nob_Output out = {0};
+    if (cmd_build() != 0 || !nob_mkdir_p(dir))
+        return false;
+    nob_cmd_append(&cmd, "build/app", "--frames");
+    bool ok = nob_cmd_run_capture(&cmd, &out);
+    nob_cmd_free(&cmd);
+    nob_cmd_append(&cmd, "build/app", "--timeline", nob_fmt("%s/timeline.svg", dir));
+    ok = ok && nob_cmd_run(&cmd);
+    nob_cmd_free(&cmd);
+    char *template = read_file(DOC_TEMPLATE);
+    FILE *f = fopen(nob_fmt("%s/how-it-works.md", dir), "w");
+    if (!ok || template == NULL || f == NULL)
+        return false;
+    const char *names[] = {"@FRAME_FIRST@", "@FRAME_YIELDED@", "@FRAME_RESTORE@", "@DEMO@"};
+    const char *values[] = {
+        frame_block(out.data, "the first frame create_ctx laid out"),
+        frame_block(out.data, "the frame it left on its stack"),
+        frame_block(out.data, "the frame _asm_restore_ctx loads"),
+        demo_lines(out.data),
+    };
+    fill(f, template, names, values, COUNT(names));
+    return fclose(f) == 0;
+}
+
+/* Addresses change from run to run; the rest must not. */
+static void mask_addresses(char *text)
+{
+    char *w = text;
+    for (const char *p = text; *p;) {
+        if (p[0] == '0' && p[1] == 'x') {
+            *w++ = '0', *w++ = 'x';
+            for (p += 2; isxdigit((unsigned char)*p); p++)
+                continue;
+        } else {
+            *w++ = *p++;
+        }
+    }
+    *w = '\0';
+}
+
+static int cmd_docs(void)
+{
+    return generate_docs("docs") ? 0 : 1;
+}
+
+/* docs/how-it-works.md must be what ./nob docs makes now, addresses aside. */
+static void test_docs(Tally *t)
+{
+    char *fresh = generate_docs("build/docs") ? read_file("build/docs/how-it-works.md") : NULL;
+    char *kept = read_file("docs/how-it-works.md");
+    bool ok = fresh != NULL && kept != NULL;
+    if (ok) {
+        mask_addresses(fresh);
+        mask_addresses(kept);
+        ok = strcmp(fresh, kept) == 0;
+    }
+    printf("docs: how-it-works.md matches what ./nob docs makes: %s\n",
+           ok ? "ok" : "FAILED (run ./nob docs)");
+    t->passed += ok;
+    t->failed += !ok;
+    free(fresh);
+    free(kept);
+}
+
+/* }===================================================================== */
+
 /* ./nob example NAME: build and run examples/NAME.c. */
 static int cmd_example(int argc, char **argv)
 {
@@ -664,6 +811,7 @@ static int cmd_test(void)
         t.failed++;
     test_native(&t);
     test_examples(&t);
+    test_docs(&t);
     Config cet = {"cet", "gcc", "-O2", true, HOST_TARGET, "build/test/cet", "ar", NULL, NULL,
                   NULL, NULL, false, "-fcf-protection=full"};
     test_notes(&cet, "IBT", "SHSTK", &t);
@@ -680,7 +828,7 @@ static int cmd_test(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ./nob [test|bench [ARGS...]|fuzz [SECONDS]|example NAME|help]\n");
+    fprintf(f, "usage: ./nob [test|bench [ARGS...]|fuzz [SECONDS]|example NAME|docs|help]\n");
 }
 
 int main(int argc, char **argv)
@@ -696,6 +844,8 @@ int main(int argc, char **argv)
         return cmd_fuzz(argc - 2, argv + 2);
     if (strcmp(argv[1], "example") == 0)
         return cmd_example(argc - 2, argv + 2);
+    if (strcmp(argv[1], "docs") == 0)
+        return cmd_docs();
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return 0;
