@@ -458,6 +458,17 @@ size_t get_ctx_id_of(sp_ctx ctx)
     return ctx->id;
 }
 
+/* The routines of ours a frame can point at, named for someone reading it:
+ * they are hidden, so no symbol table would tell. */
+static const char *routine_at(unsigned long value)
+{
+    if (value == (unsigned long)(uintptr_t)_asm_ctx_start)
+        return "_asm_ctx_start";
+    if (value == (unsigned long)(uintptr_t)coroutine_finish)
+        return "coroutine_finish";
+    return NULL;
+}
+
 /* A slot's value, read at its own size: the control words are packed. */
 static unsigned long slot_value(const char *at, unsigned size)
 {
@@ -482,8 +493,9 @@ size_t get_ctx_frame(sp_ctx ctx, struct ctx_slot *slots, size_t max)
     for (; platform_frame[n].name != NULL; n++)
         if (n < max) {
             const char *at = (const char *)ctx->sp + platform_frame[n].offset;
-            slots[n] = (struct ctx_slot){at, slot_value(at, platform_frame[n].size),
-                                         platform_frame[n].name, platform_frame[n].meaning};
+            unsigned long value = slot_value(at, platform_frame[n].size);
+            slots[n] = (struct ctx_slot){at, value, platform_frame[n].name,
+                                         platform_frame[n].meaning, routine_at(value)};
         }
     return n;
 }

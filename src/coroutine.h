@@ -164,6 +164,8 @@ struct ctx_slot {
     unsigned long value;   /* what is there now */
     const char *name;      /* the register or field it holds: "rip", "x19" */
     const char *meaning;   /* what it is for: "where it resumes", ... */
+    const char *points_to; /* the library routine 'value' is the address of
+                              ("_asm_ctx_start", "coroutine_finish"), or NULL */
 };
 
 /* The most slots a saved frame has, on any target. */

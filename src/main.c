@@ -58,15 +58,16 @@ static void print_frame(const char *title, sp_ctx ctx)
     printf("\n  %s (coroutine %zu)\n", title, get_ctx_id_of(ctx));
     printf("    %-14s  %-6s  %-10s  %-18s  %s\n", "address", "offset", "slot", "value", "what it is");
     for (size_t i = 0; i < n; i++) {
-        const char *known = "";
+        const char *known = slot[i].points_to;
         if (slot[i].value == (unsigned long)(uintptr_t)count)
-            known = " = count";
+            known = "count";
         for (int k = 0; k < 3; k++)
             if (slot[i].value == (unsigned long)(uintptr_t)&counters[k])
-                known = k == 0 ? " = &counters[0]" : k == 1 ? " = &counters[1]" : " = &counters[2]";
-        printf("    %-14p  +0x%02lx   %-10s  %#-18lx  %s%s\n", slot[i].address,
+                known = k == 0 ? "&counters[0]" : k == 1 ? "&counters[1]" : "&counters[2]";
+        printf("    %-14p  +0x%02lx   %-10s  %#-18lx  %s%s%s\n", slot[i].address,
                (unsigned long)((const char *)slot[i].address - (const char *)slot[0].address),
-               slot[i].name, slot[i].value, slot[i].meaning, known);
+               slot[i].name, slot[i].value, slot[i].meaning, known ? " = " : "",
+               known ? known : "");
     }
     printf("\n");
 }

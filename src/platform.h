@@ -42,6 +42,9 @@ PLATFORM_HIDDEN const char *platform_unsupported(void);
 
 /* ---- asm.s: entered from C -------------------------------------------- */
 
+/* The entry trampoline: where a new context's first frame resumes. It
+ * calls the function with its argument, then the finalizer. */
+PLATFORM_HIDDEN void _asm_ctx_start(void);
 
 /* Move onto the stack at 'sp', call finish_ctx_inner(dead) there (so the
  * dead coroutine's stack can be released while nothing runs on it), then

@@ -1,5 +1,6 @@
 /* get_ctx_frame shows the frame a switch consumes, read from the stack. */
 #include <stdint.h>
+#include <string.h>
 
 #include "coroutine.h"
 #include "test.h"
@@ -28,6 +29,14 @@ static bool has_value(const struct ctx_slot *slot, size_t n, unsigned long value
     return false;
 }
 
+static bool points_to(const struct ctx_slot *slot, size_t n, const char *routine)
+{
+    for (size_t i = 0; i < n; i++)
+        if (slot[i].points_to != NULL && strcmp(slot[i].points_to, routine) == 0)
+            return true;
+    return false;
+}
+
 TEST(the_first_frame_holds_the_function_and_its_argument)
 {
     uint64_t mask = 99;
@@ -39,6 +48,11 @@ TEST(the_first_frame_holds_the_function_and_its_argument)
         CHECK((const char *)slot[i].address > (const char *)slot[i - 1].address);
     CHECK(has_value(slot, n, (unsigned long)(uintptr_t)wait_with_known_registers));
     CHECK(has_value(slot, n, (unsigned long)(uintptr_t)&mask));
+    CHECK(points_to(slot, n, "_asm_ctx_start"));   /* where it will resume */
+    CHECK(points_to(slot, n, "coroutine_finish")); /* where it goes after */
+    yield_ctx();
+    CHECK_EQ(get_ctx_frame(c, slot, CTX_FRAME_MAX), n);
+    CHECK(!points_to(slot, n, "_asm_ctx_start"));  /* it resumes inside its body now */
     yield_ctx();
     destroy_ctx(c);
 }

@@ -32,8 +32,6 @@ _Static_assert(offsetof(struct frame, x30) == 0x98, "frame: x30");
 _Static_assert(offsetof(struct frame, fpcr) == 0xa0, "frame: fpcr");
 _Static_assert(sizeof(struct frame) == 0xb0, "frame: size");
 
-PLATFORM_HIDDEN void _asm_ctx_start(void);   /* in asm.s */
-
 #define SLOT(field, meaning) \
     {offsetof(struct frame, field), sizeof(((struct frame *)0)->field), #field, meaning}
 

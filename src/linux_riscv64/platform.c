@@ -30,8 +30,6 @@ _Static_assert(offsetof(struct frame, ra) == 0xc0, "frame: ra");
 _Static_assert(offsetof(struct frame, frm) == 0xc8, "frame: frm");
 _Static_assert(sizeof(struct frame) == 0xd0, "frame: size");
 
-PLATFORM_HIDDEN void _asm_ctx_start(void);   /* in asm.s */
-
 #define SLOT(field, meaning) \
     {offsetof(struct frame, field), sizeof(((struct frame *)0)->field), #field, meaning}
 

@@ -41,8 +41,6 @@ _Static_assert(offsetof(struct frame, rbp) == 0x30, "frame: rbp");
 _Static_assert(offsetof(struct frame, rip) == 0x38, "frame: rip");
 _Static_assert(sizeof(struct frame) == 0x40, "frame: size");
 
-PLATFORM_HIDDEN void _asm_ctx_start(void);   /* in asm.s */
-
 #define SLOT(field, meaning) \
     {offsetof(struct frame, field), sizeof(((struct frame *)0)->field), #field, meaning}
 
