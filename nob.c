@@ -636,12 +636,18 @@ static void smoke_bench(const Config *c, Tally *t)
     t->failed += !ok;
 }
 
+/* The library without the trace, for the benchmark to weigh what the trace
+ * costs while it is off. */
+static const Config untraced_config = {"untraced", "cc", "-O2", false, HOST_TARGET,
+                                       "build/untraced", "ar", NULL, NULL, NULL, NULL, false,
+                                       "-DCOROUTINE_NO_TRACE"};
+
 static int cmd_bench(int argc, char **argv)
 {
-    if (!build_bench(&default_config))
+    if (!build_bench(&default_config) || !build_bench(&untraced_config))
         return 1;
     Nob_Cmd cmd = {0};
-    nob_cmd_append(&cmd, "build/bench/bench");
+    nob_cmd_append(&cmd, "build/bench/bench", "--trace-cost", "build/untraced/bench/bench");
     for (int i = 0; i < argc; i++)
         nob_cmd_push(&cmd, argv[i]);
     return nob_cmd_run(&cmd) ? 0 : 1;

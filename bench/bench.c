@@ -14,6 +14,7 @@
  * of our median to Boost's.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +217,8 @@ static long callgrind_total(const char *self, const char *workload, const char *
     pid_t pid = fork();
     if (pid == 0) {
         dup2(fds[1], STDERR_FILENO);
+        int null = open("/dev/null", O_WRONLY);  /* --run-only prints its timing */
+        dup2(null, STDOUT_FILENO);
         close(fds[0]);
         execlp("valgrind", "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                self, "--run-only", workload, backend, size, count, (char *)NULL);
@@ -234,8 +237,8 @@ static long callgrind_total(const char *self, const char *workload, const char *
     return p ? atol(p + strlen("Collected : ")) : -1;
 }
 
-/* Instructions per switch: the difference between a run of n and one of
- * 2n, so that setup cancels out. */
+/* Instructions per switch (or per lifecycle): the difference between a run
+ * of n and one of 2n, so that setup cancels out. */
 static double per_switch(const char *self, const char *workload, const char *backend, int ring)
 {
     const long n = 200000;
@@ -268,26 +271,82 @@ static int print_instructions(const char *self)
     return 0;
 }
 
+/* One workload of one implementation, its time per operation on stdout. */
 static int run_only(const char *workload, const char *name, int ring, long n)
 {
     for (int b = 0; b < N_BACKENDS; b++) {
-        if (strcmp(backends[b]->name, name) != 0)
+        const struct backend *x = backends[b];
+        double ns;
+        if (strcmp(x->name, name) != 0)
             continue;
-        if (strcmp(workload, "switch") == 0 && backends[b]->switch_ns)
-            backends[b]->switch_ns(n);
-        else if (strcmp(workload, "ring") == 0 && backends[b]->rotate_ns)
-            backends[b]->rotate_ns(ring, n);
+        if (strcmp(workload, "switch") == 0 && x->switch_ns)
+            ns = x->switch_ns(n);
+        else if (strcmp(workload, "ring") == 0 && x->rotate_ns)
+            ns = x->rotate_ns(ring, n);
+        else if (strcmp(workload, "lifecycle") == 0 && x->lifecycle_ns)
+            ns = x->lifecycle_ns(n);
         else
             return 1;
+        printf("%.3f\n", ns);
         return 0;
     }
     return 1;
+}
+
+/* ---- what the trace costs while it is off -------------------------------- */
+
+/* Time one workload of ours in 'program' (a process of its own), or -1. */
+static double time_in(const char *program, const char *workload, long n)
+{
+    char command[4096];
+    double ns = -1;
+    snprintf(command, sizeof command, "'%s' --run-only %s ours 0 %ld", program, workload, n);
+    FILE *p = popen(command, "r");
+    if (p == NULL)
+        return -1;
+    if (fscanf(p, "%lf", &ns) != 1)
+        ns = -1;
+    return pclose(p) == 0 ? ns : -1;
+}
+
+/* Ours with tracing compiled in but off ('self') against a build without
+ * it ('untraced'): time, rounds interleaved so that both see the same
+ * machine, then instructions, which do not depend on the machine at all. */
+static int print_trace_cost(const char *self, const char *untraced, int rounds, long scale)
+{
+    static const struct {
+        const char *workload;
+        long n;
+    } rows[] = {{"switch", 10000000}, {"lifecycle", 1000000}};
+    printf("\nWhat the trace costs while off: ours as built against ours built with "
+           "-DCOROUTINE_NO_TRACE\n\n| workload | ns, trace off | ns, no trace | ratio |"
+           " instructions, trace off | instructions, no trace |\n|---|---|---|---|---|---|\n");
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        double with[MAX_ROUNDS], without[MAX_ROUNDS];
+        for (int i = 0; i < rounds; i++) {
+            with[i] = time_in(self, rows[r].workload, rows[r].n / scale);
+            without[i] = time_in(untraced, rows[r].workload, rows[r].n / scale);
+            if (with[i] < 0 || without[i] < 0) {
+                fprintf(stderr, "bench: %s did not run\n", with[i] < 0 ? self : untraced);
+                return 1;
+            }
+        }
+        double a = stats_of(with, rounds).median, b = stats_of(without, rounds).median;
+        printf("| %s | %.1f | %.1f | %.3f |", rows[r].workload, a, b, a / b);
+        if (scale == 1)
+            printf(" %.1f | %.1f |\n", per_switch(self, rows[r].workload, "ours", 0),
+                   per_switch(untraced, rows[r].workload, "ours", 0));
+        else
+            printf(" | |\n");
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     int rounds = 7;
     long scale = 1, memory_n = 1000000;
+    const char *untraced = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             rounds = 1;
@@ -299,10 +358,13 @@ int main(int argc, char **argv)
             memory_n = atol(argv[++i]);
         } else if (strcmp(argv[i], "--instructions") == 0) {
             return print_instructions(argv[0]);
+        } else if (strcmp(argv[i], "--trace-cost") == 0 && i + 1 < argc) {
+            untraced = argv[++i];
         } else if (strcmp(argv[i], "--run-only") == 0 && i + 4 < argc) {
             return run_only(argv[i + 1], argv[i + 2], atoi(argv[i + 3]), atol(argv[i + 4]));
         } else {
-            fprintf(stderr, "usage: bench [--quick] [--rounds N] [--memory N] [--instructions]\n");
+            fprintf(stderr, "usage: bench [--quick] [--rounds N] [--memory N] [--instructions]"
+                            " [--trace-cost UNTRACED_BENCH]\n");
             return 2;
         }
     }
@@ -319,5 +381,7 @@ int main(int argc, char **argv)
     print_memory(memory_n);
     if (scale == 1)
         print_instructions(argv[0]);
+    if (untraced != NULL)
+        return print_trace_cost(argv[0], untraced, rounds, scale);
     return 0;
 }

@@ -189,8 +189,9 @@ size_t get_ctx_frame(sp_ctx ctx, struct ctx_slot *slots, size_t max);
  * timeline picture of the same. Setting COROUTINE_TRACE=path in the
  * environment starts it at the first create_ctx. While it is off, a
  * switch pays nothing for it.
- * Returns 0, or -1 with errno set: ENOMEM, or what fopen() said when
- * writing the previous trace failed. */
+ * Returns 0, or -1 with errno set: ENOMEM, what fopen() said when
+ * writing the previous trace failed, or ENOSYS in a library built with
+ * -DCOROUTINE_NO_TRACE. */
 int trace_ctx(const char *path);
 
 #ifdef __cplusplus

@@ -287,6 +287,12 @@ void trace_from_environment(void)
 int trace_ctx(const char *file)
 {
     int result = 0;
+#ifdef COROUTINE_NO_TRACE
+    if (file != NULL) {          /* nothing would be recorded: say so */
+        errno = ENOSYS;
+        return -1;
+    }
+#endif
     pthread_mutex_lock(&lock);
     if (path != NULL) {                      /* stop: write what we have */
         __atomic_store_n(&trace_on, false, __ATOMIC_RELAXED);
