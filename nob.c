@@ -607,7 +607,8 @@ static bool build_bench(const Config *c)
     if (!stale(program, inputs, k))
         return true;
     Nob_Cmd cmd = {0};
-    nob_cmd_append(&cmd, have_boost ? "c++" : c->cc, "-O2", "-g", "-I" SRC, "-o", program);
+    nob_cmd_append(&cmd, have_boost ? "c++" : c->cc, "-O2", "-g", "-Wall", "-Wextra", "-Wpedantic",
+                   "-Werror", "-I" SRC, "-o", program);
     for (size_t i = 0; i < k; i++) {
         size_t len = strlen(inputs[i]);
         if (have_boost && strcmp(inputs[i] + len - 2, ".c") == 0)

@@ -135,12 +135,6 @@ static void print_timings(int rounds)
             printf("\n%s: %s\n", backends[b]->name, backends[b]->missing);
 }
 
-static void print_memory_row(const char *name, const char *stack, struct memory m)
-{
-    printf("| %s | %s | %ld | %.2f | %.2f | %.2f | %ld |\n", name, stack, m.created,
-           m.rss / 1024, m.page_tables / 1024, (m.rss + m.page_tables) / 1024, m.mappings);
-}
-
 /* One row of the memory table, measured in a child process so that no
  * pool or heap left by another row is counted, or hides a cost. Rows are
  * measured before any timed workload, from a parent that has made no
