@@ -12,8 +12,9 @@
  *                  over its corpus and for a while (a minute in CI); then for
  *                  aarch64 and riscv64 under qemu. The last line sums it
  *                  up: N passed, N failed
- *   ./nob bench    build and run the benchmarks (arguments go to them;
- *                  --quick for a fast smoke run)
+ *   ./nob bench    build and run the benchmarks, and the library built
+ *                  without the trace to weigh what it costs while off
+ *                  (arguments go to them; --quick for a fast smoke run)
  *   ./nob fuzz N   fuzz the API for N seconds (libFuzzer, clang)
  *
  * The target folder src/<os>_<arch>/ is picked here, once, so that no
@@ -624,31 +625,50 @@ static bool build_bench(const Config *c)
     return ok;
 }
 
-/* The benchmarks must build and run; under test their numbers mean nothing. */
+/* The library without the trace, for the benchmark to weigh what the trace
+ * costs while it is off. */
+static const Config untraced_config = {"untraced", "cc", "-O2", false, HOST_TARGET,
+                                       "build/untraced", "ar", NULL, NULL, NULL, NULL, false,
+                                       "-DCOROUTINE_NO_TRACE"};
+#define UNTRACED_BENCH "build/untraced/bench/bench"
+
+/* Built without the trace, asking for one must fail, not write nothing. */
+static void test_untraced(Tally *t)
+{
+    const char *file = "build/untraced/trace.json";
+    Nob_Cmd cmd = {0};
+    remove(file);
+    nob_cmd_append(&cmd, "build/untraced/app", "--trace", file);
+    bool ok = build_bench(&untraced_config) && !nob_cmd_run(&cmd) && !nob_file_exists(file);
+    nob_cmd_free(&cmd);
+    printf("untraced: the demo refuses --trace: %s\n", ok ? "ok" : "FAILED");
+    t->passed += ok;
+    t->failed += !ok;
+}
+
+/* The benchmarks must build and run; under test their numbers mean nothing.
+ * Natively, the comparison with the untraced build runs too. */
 static void smoke_bench(const Config *c, Tally *t)
 {
     Nob_Cmd cmd = {0};
+    bool native = c->emulator == NULL;
     run_program(&cmd, c, "bench/bench");
     nob_cmd_push(&cmd, "--quick");
-    bool ok = build_bench(c) && nob_cmd_run(&cmd);
+    if (native)
+        nob_cmd_append(&cmd, "--trace-cost", UNTRACED_BENCH);
+    bool ok = build_bench(c) && (!native || build_bench(&untraced_config)) && nob_cmd_run(&cmd);
     nob_cmd_free(&cmd);
     printf("%s: bench --quick: %s\n", c->name, ok ? "ran" : "FAILED");
     t->passed += ok;
     t->failed += !ok;
 }
 
-/* The library without the trace, for the benchmark to weigh what the trace
- * costs while it is off. */
-static const Config untraced_config = {"untraced", "cc", "-O2", false, HOST_TARGET,
-                                       "build/untraced", "ar", NULL, NULL, NULL, NULL, false,
-                                       "-DCOROUTINE_NO_TRACE"};
-
 static int cmd_bench(int argc, char **argv)
 {
     if (!build_bench(&default_config) || !build_bench(&untraced_config))
         return 1;
     Nob_Cmd cmd = {0};
-    nob_cmd_append(&cmd, "build/bench/bench", "--trace-cost", "build/untraced/bench/bench");
+    nob_cmd_append(&cmd, "build/bench/bench", "--trace-cost", UNTRACED_BENCH);
     for (int i = 0; i < argc; i++)
         nob_cmd_push(&cmd, argv[i]);
     return nob_cmd_run(&cmd) ? 0 : 1;
@@ -825,6 +845,7 @@ static int cmd_test(void)
     test_valgrind(&t);
     test_fuzz(&t);
     smoke_bench(&default_config, &t);
+    test_untraced(&t);
     test_emulated(&t);
     printf("%d passed, %d failed", t.passed, t.failed);
     if (t.skipped > 0)

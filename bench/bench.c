@@ -327,11 +327,12 @@ static int print_trace_cost(const char *self, const char *untraced, int rounds, 
         }
         double a = stats_of(with, rounds).median, b = stats_of(without, rounds).median;
         printf("| %s | %.1f | %.1f | %.3f |", rows[r].workload, a, b, a / b);
-        if (scale == 1)
-            printf(" %.1f | %.1f |\n", per_switch(self, rows[r].workload, "ours", 0),
-                   per_switch(untraced, rows[r].workload, "ours", 0));
+        double k = scale == 1 ? per_switch(self, rows[r].workload, "ours", 0) : -1;
+        double u = scale == 1 ? per_switch(untraced, rows[r].workload, "ours", 0) : -1;
+        if (k < 0 || u < 0)
+            printf(" %s | |\n", scale == 1 ? "(no valgrind)" : "");
         else
-            printf(" | |\n");
+            printf(" %.1f | %.1f |\n", k, u);
     }
     return 0;
 }
