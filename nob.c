@@ -398,12 +398,15 @@ static char *read_file(const char *path)
 }
 
 /* The block of 'frames' output whose title line contains 'title': its
- * lines up to the next blank line, without their two-space indent. */
+ * lines up to the next blank line, without their two-space indent; NULL
+ * (said on stderr) when the demo no longer prints it. */
 static const char *frame_block(const char *out, const char *title)
 {
     const char *start = strstr(out, title);
-    if (start == NULL)
-        return "(missing)";
+    if (start == NULL) {
+        fprintf(stderr, "nob docs: the demo no longer prints \"%s\"\n", title);
+        return NULL;
+    }
     while (start > out && start[-1] != '\n')
         start--;
     const char *end = strstr(start, "\n\n");
@@ -477,8 +480,11 @@ static bool generate_docs(const char *dir)
         frame_block(out.data, "the frame _asm_restore_ctx loads"),
         demo_lines(out.data),
     };
-    fill(f, template, names, values, COUNT(names));
-    return fclose(f) == 0;
+    for (size_t i = 0; i < COUNT(values); i++)
+        ok = ok && values[i] != NULL;
+    if (ok)
+        fill(f, template, names, values, COUNT(names));
+    return fclose(f) == 0 && ok;
 }
 
 /* Addresses change from run to run; the rest must not. */
