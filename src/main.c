@@ -61,9 +61,12 @@ static void print_frame(const char *title, sp_ctx ctx)
         const char *known = slot[i].points_to;
         if (slot[i].value == (unsigned long)(uintptr_t)count)
             known = "count";
-        for (int k = 0; k < 3; k++)
-            if (slot[i].value == (unsigned long)(uintptr_t)&counters[k])
-                known = k == 0 ? "&counters[0]" : k == 1 ? "&counters[1]" : "&counters[2]";
+        char counter[32];
+        for (size_t k = 0; k < sizeof counters / sizeof counters[0]; k++)
+            if (slot[i].value == (unsigned long)(uintptr_t)&counters[k]) {
+                snprintf(counter, sizeof counter, "&counters[%zu]", k);
+                known = counter;
+            }
         printf("    %-14p  +0x%02lx   %-10s  %#-18lx  %s%s%s\n", slot[i].address,
                (unsigned long)((const char *)slot[i].address - (const char *)slot[0].address),
                slot[i].name, slot[i].value, slot[i].meaning, known ? " = " : "",

@@ -68,7 +68,8 @@ PLATFORM_HIDDEN void finish_ctx_inner(sp_ctx dead);
 /* Where a coroutine goes when its function returns (the 'finish' above). */
 PLATFORM_HIDDEN PLATFORM_NORETURN void coroutine_finish(void);
 
-/* NULL, or what asm.s calls on every arrival in a context (for sanitizers). */
+/* NULL, or what asm.s calls on every arrival in a context (for a sanitizer
+ * or the trace). */
 PLATFORM_HIDDEN extern void (*ctx_arrival_hook)(void);
 
 #endif

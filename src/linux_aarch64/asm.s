@@ -108,7 +108,7 @@ switch_ctx:
  * switch_ctx, or _asm_ctx_start for a coroutine's first run.
  *
  * Every context arrives here, so this is where 'ctx_arrival_hook' is
- * called when the core has set it (to tell a sanitizer of the arrival):
+ * called when the core has set it (to tell a sanitizer, or the trace):
  * on the new stack, with sp at the frame.
  */
 	.globl	_asm_restore_ctx
@@ -121,7 +121,7 @@ _asm_restore_ctx:
 	mov	sp, x0                  /* the switch: now on the other stack */
 	adrp	x9, ctx_arrival_hook
 	ldr	x9, [x9, :lo12:ctx_arrival_hook]
-	cbz	x9, 4f                  /* set only in sanitizer builds */
+	cbz	x9, 4f                  /* set under a sanitizer, or tracing */
 	blr	x9                      /* x30 comes back from the frame */
 4:
 	ldr	x9, [sp, #0xa0]         /* its FPCR */

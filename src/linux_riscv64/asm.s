@@ -120,7 +120,7 @@ switch_ctx:
  * switch_ctx, or _asm_ctx_start for a coroutine's first run.
  *
  * Every context arrives here, so this is where 'ctx_arrival_hook' is
- * called when the core has set it (to tell a sanitizer of the arrival):
+ * called when the core has set it (to tell a sanitizer, or the trace):
  * on the new stack, with sp at the frame.
  */
 	.globl	_asm_restore_ctx
@@ -133,7 +133,7 @@ _asm_restore_ctx:
 	mv	sp, a0                  /* the switch: now on the other stack */
 	lla	t0, ctx_arrival_hook
 	ld	t0, 0(t0)
-	beqz	t0, 4f                  /* set only in sanitizer builds */
+	beqz	t0, 4f                  /* set under a sanitizer, or tracing */
 	jalr	t0                      /* ra comes back from the frame */
 4:
 	ld	t0, 0xc8(sp)            /* its rounding mode */

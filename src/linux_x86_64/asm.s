@@ -129,7 +129,7 @@ switch_ctx:
  * yield_ctx or switch_ctx, or _asm_ctx_start for a coroutine's first run.
  *
  * Every context arrives here, so this is where 'ctx_arrival_hook' is
- * called when the core has set it (to tell a sanitizer of the arrival):
+ * called when the core has set it (to tell a sanitizer, or the trace):
  * on the new stack, with rsp at the frame.
  */
 	.globl	_asm_restore_ctx
@@ -141,7 +141,7 @@ _asm_restore_ctx:
 	FRAME_CFI                       /* rsp is at a frame from the start */
 	movq	%rax, %rsp              /* the switch: now on the other stack */
 	cmpq	$0, ctx_arrival_hook(%rip)
-	jne	3f                      /* only in sanitizer builds */
+	jne	3f                      /* only under a sanitizer, or tracing */
 4:	movq	0x38(%rsp), %rdx        /* where to resume, loaded early */
 	ldmxcsr	(%rsp)                  /* its SSE rounding mode and masks */
 	cmpw	4(%rsp), %cx            /* its x87 control word the same? */
