@@ -99,6 +99,8 @@ static void add_cflags(Nob_Cmd *cmd, const Config *c, const char *source)
         nob_cmd_push(cmd, "-Werror");
     if (c->extra && (source == NULL || !is_asm(source)))
         nob_cmd_push(cmd, c->extra);
+    if (source == NULL || !is_asm(source))      /* big frames touch each page: see README */
+        nob_cmd_push(cmd, "-fstack-clash-protection");
     if (c->sanitize && (source == NULL || !is_asm(source)))  /* UBSan stops at its first report */
         nob_cmd_append(cmd, nob_fmt("-fsanitize=%s", c->sanitize),
                        "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer");

@@ -1,6 +1,8 @@
-/* stack.c - mapping, pooling and watching coroutine stacks. */
+/* stack.c - where coroutine stacks come from: mappings, guards, the pool;
+ * and the SIGSEGV handler that names an overflow. See stack.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -15,24 +17,21 @@
 #include "stack.h"
 
 #define ALT_STACK_SIZE (64 * 1024)     /* for the handler and any it forwards to */
-#define HOT_STACKS 16                  /* pooled stacks per size that keep their memory */
-#define FIRST_CHUNK 16                 /* slots in a size's first chunk; then doubling */
+#define WARM_STACKS 16                 /* freed stacks per thread that keep their memory */
+#define FIRST_CHUNK 16                 /* slots in a class's first chunk; then doubling */
 #define MAX_CHUNK_SLOTS 4096
 #define MAX_CHUNK_BYTES ((size_t)16 << 30)
 #define DEFAULT_MAX_MAP_COUNT 65530    /* Linux's vm.max_map_count */
+#define GUARD_INSTALL 102              /* MADV_GUARD_INSTALL, Linux 6.13; older
+                                          headers lack it, so it is spelled here */
 
 ARRAY_DEFINE(stack_array, struct stack)
 
-/* Stacks of one size: the free ones, and where fresh unguarded ones come
- * from. 'warm' is itself a stack, so the most recently freed stack, whose
- * memory is still in the caches, is reused first; past HOT_STACKS the
- * oldest warm one gives its memory back and turns cold. Cold ones keep
- * their mapping, and their guard if they had one. */
+/* Stacks of one size class: the free ones whose memory went back, and
+ * where fresh ones are carved from. */
 struct size_class {
     size_t size;                     /* slot size, guard included */
-    struct stack_array warm;         /* memory kept, most recently freed last */
-    struct stack_array cold_guarded; /* memory given back */
-    struct stack_array cold_open;    /* the same, unguarded */
+    struct stack_array cold;
     char *carve;                     /* next fresh slot in the newest chunk */
     size_t carve_left;               /* fresh slots left there */
     size_t next_chunk;               /* slots to ask for in the next chunk */
@@ -46,85 +45,155 @@ struct chunk {
 ARRAY_DEFINE(chunk_array, struct chunk)
 
 static __thread struct class_array classes;
-static __thread struct stack just_freed;     /* one stack in front of the pools */
+static __thread struct stack warm[WARM_STACKS];  /* freed, memory kept; newest last */
+static __thread size_t warm_len;
 static __thread struct chunk_array chunks;
 static __thread void *alt_stack;             /* ours, if we gave one */
 
-static size_t guarded_now;                   /* in the process, pooled included */
-static size_t guard_budget;
-static pthread_once_t budget_once = PTHREAD_ONCE_INIT;
-
+size_t stack_page;                           /* set once, with the rest below */
+static unsigned page_shift;
+static bool guard_regions;                   /* every chunk slot gets a guard */
+static size_t guard_budget;                  /* else: guarded stacks of their own */
+static size_t guarded_now;                   /* ... in the process, now */
 static struct sigaction previous_action;     /* what SIGSEGV did before us */
-static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
+static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 
 /* {=====================================================================
- * Guard budget
+ * Setup, once per process
  * ====================================================================== */
 
-/* Guards may use half of the mapping limit, two mappings each, leaving the
- * other half to the program. COROUTINE_GUARDED_STACKS sets another number. */
-static void set_guard_budget(void)
+/* The environment variable 'name' as a whole number from 0 to 'max', or
+ * 'fallback' when it is unset. A bad value is said on stderr (this runs
+ * once) and the fallback used. */
+static size_t env_number(const char *name, size_t fallback, size_t max)
 {
-    const char *env = getenv("COROUTINE_GUARDED_STACKS");
-    long max_maps = DEFAULT_MAX_MAP_COUNT;
-    if (env != NULL) {
-        guard_budget = strtoul(env, NULL, 10);
-        return;
+    const char *text = getenv(name);
+    char *end;
+    if (text == NULL)
+        return fallback;
+    errno = 0;
+    unsigned long long n = strtoull(text, &end, 10);
+    if (*text < '0' || *text > '9' || *end != '\0' || errno != 0 || n > max) {
+        fprintf(stderr, "coroutine: %s=%s is not a number from 0 to %zu; using %zu\n", name,
+                text, max, fallback);
+        return fallback;
     }
-    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    return (size_t)n;
+}
+
+/* A number read from a file of /proc, or 'fallback'. */
+static long proc_number(const char *path, long fallback)
+{
+    FILE *f = fopen(path, "r");
+    long n = fallback;
     if (f != NULL) {
-        if (fscanf(f, "%ld", &max_maps) != 1 || max_maps < 0)
-            max_maps = DEFAULT_MAX_MAP_COUNT;
+        if (fscanf(f, "%ld", &n) != 1 || n < 0)
+            n = fallback;
         fclose(f);
     }
-    guard_budget = (size_t)max_maps / 4;
+    return n;
 }
 
-static bool take_guard(void)
+static long mappings_in_use(void)
 {
-    pthread_once(&budget_once, set_guard_budget);
-    if (__atomic_add_fetch(&guarded_now, 1, __ATOMIC_RELAXED) <= guard_budget)
-        return true;
-    __atomic_sub_fetch(&guarded_now, 1, __ATOMIC_RELAXED);
-    return false;
+    char buf[4096];
+    long lines = 0;
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (f == NULL)
+        return 0;
+    for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;)
+        for (size_t i = 0; i < n; i++)
+            lines += buf[i] == '\n';
+    fclose(f);
+    return lines;
 }
 
-static void give_guard(void)
+/* Does madvise(MADV_GUARD_INSTALL) work here? Asked by deed: an emulator
+ * may accept the advice and ignore it, so a write() from the guarded page
+ * must fail with EFAULT, as the kernel cannot read it either. */
+static bool kernel_has_guard_regions(void)
 {
-    __atomic_sub_fetch(&guarded_now, 1, __ATOMIC_RELAXED);
+    int fds[2];
+    bool works = false;
+    char *p = mmap(NULL, stack_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return false;
+    if (madvise(p, stack_page, GUARD_INSTALL) == 0 && pipe(fds) == 0) {
+        works = write(fds[1], p, 1) < 0 && errno == EFAULT;
+        close(fds[0]);
+        close(fds[1]);
+    }
+    munmap(p, stack_page);
+    return works;
+}
+
+/* Without guard regions, each guarded stack costs two mappings. Guards may
+ * use half of the mappings still free when the first coroutine is made,
+ * leaving the other half to the program; COROUTINE_GUARDED_STACKS may ask
+ * for fewer. */
+static void set_guard_budget(void)
+{
+    long free_maps = proc_number("/proc/sys/vm/max_map_count", DEFAULT_MAX_MAP_COUNT) -
+                     mappings_in_use();
+    size_t most = free_maps > 0 ? (size_t)free_maps / 4 : 0;
+    guard_budget = env_number("COROUTINE_GUARDED_STACKS", most, most);
+}
+
+static void on_segv(int sig, siginfo_t *info, void *uctx);
+
+static void install_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;  /* the faulting stack is full */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &previous_action);
+}
+
+/* pthread_once orders all of this before any thread's use of it.
+ * COROUTINE_GUARD_REGIONS=0 turns guard regions off, to test the other
+ * path on a kernel that has them. */
+static void setup_process(void)
+{
+    stack_page = (size_t)sysconf(_SC_PAGESIZE);
+    page_shift = (unsigned)__builtin_ctzl(stack_page);
+    bool wanted = env_number("COROUTINE_GUARD_REGIONS", 1, 1) == 1;
+    guard_regions = wanted && kernel_has_guard_regions();
+    set_guard_budget();
+    install_handler();
 }
 
 /* }===================================================================== */
 
 /* {=====================================================================
- * Mapping
+ * Sizes and chunks
  * ====================================================================== */
 
-size_t stack_page;       /* set once, by the first stack_thread_init */
+/* Round a page count up to its class: exact up to 8 pages, then four
+ * classes per power of two (at most three significant bits), so that a
+ * program asking for many sizes uses few classes and wastes at most a
+ * quarter of address space, never memory. */
+static size_t class_pages(size_t n)
+{
+    if (n <= 8)
+        return n ? n : 1;
+    size_t step = (size_t)1 << (63 - __builtin_clzl(n) - 2);
+    return (n + step - 1) & ~(step - 1);
+}
 
-/* The slot for 'usable' bytes: whole pages, plus the guard. Pages are a
- * power of two, so rounding is a mask, not a (slow) division. */
+/* The slot for 'usable' bytes: its class, the room for the first frame on
+ * top and the guard below. Shifts, not division: this is on every create. */
 static int slot_size(size_t usable, size_t *size)
 {
     size_t page = stack_page;
-    if (usable > SIZE_MAX - page - STACK_GUARD)
+    size_t room = (STACK_TOP_ROOM + page - 1) & ~(page - 1);
+    if (usable > (SIZE_MAX >> 2) - room - STACK_GUARD)
         return -1;
-    *size = ((usable + page - 1) & ~(page - 1)) + STACK_GUARD;
-    return 0;
-}
-
-/* One mapping for one stack, its guard made inaccessible: two mappings. */
-static int map_guarded(struct stack *s, size_t size)
-{
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (p == MAP_FAILED)
+    size_t pages = class_pages((usable + page - 1) >> page_shift);
+    if (pages > ((SIZE_MAX >> 2) >> page_shift))
         return -1;
-    if (mprotect(p, STACK_GUARD, PROT_NONE) != 0) {
-        munmap(p, size);
-        return -1;
-    }
-    *s = (struct stack){p, size, true};
+    *size = (pages << page_shift) + room + STACK_GUARD;
     return 0;
 }
 
@@ -158,26 +227,24 @@ static int map_chunk(struct size_class *c)
     return -1;
 }
 
-/* An unguarded stack: the next fresh slot of a chunk, no system call. */
+/* The next fresh slot of a chunk, with a guard region where the kernel
+ * has them (they stay through MADV_DONTNEED: one system call per slot,
+ * ever). */
 static int carve(struct size_class *c, struct stack *s)
 {
     if (c->carve_left == 0 && map_chunk(c) != 0)
         return -1;
-    *s = (struct stack){c->carve, c->size, false};
+    *s = (struct stack){c->carve, c->size, false, false};
     c->carve += c->size;
     c->carve_left--;
+    if (guard_regions)
+        s->guarded = madvise(s->base, STACK_GUARD, GUARD_INSTALL) == 0;
     return 0;
 }
 
-/* }===================================================================== */
-
-/* {=====================================================================
- * Pool
- * ====================================================================== */
-
-/* The class of 'size'. Programs use a handful of sizes, and the last one
- * asked for is tried first. */
-static struct size_class *class_of(size_t size)
+/* The class of 'size', made if new. Classes are few (see class_pages),
+ * and the last one found is tried first. */
+static struct size_class *find_class(size_t size)
 {
     static __thread size_t last;
     if (last < classes.len && classes.items[last].size == size)
@@ -191,48 +258,76 @@ static struct size_class *class_of(size_t size)
     return &classes.items[last];
 }
 
-static bool pop(struct stack_array *a, struct stack *s)
-{
-    if (a->len == 0)
-        return false;
-    *s = a->items[--a->len];
-    return true;
-}
+/* }===================================================================== */
 
-/* The pages go; the mapping stays, and reads as zeros when used again. */
-static void give_memory_back(const struct stack *s)
-{
-    madvise(stack_bottom(s), s->size - STACK_GUARD, MADV_DONTNEED);
-}
+/* {=====================================================================
+ * Fallback for kernels without guard regions: a budget of stacks with a
+ * PROT_NONE guard mapping of their own; past it, chunk slots and the
+ * tripwire.
+ * ====================================================================== */
 
-static void unmap_guarded(const struct stack *s)
+static bool take_from_budget(void)
 {
-    munmap(s->base, s->size);
-    give_guard();
-}
-
-/* The guard budget is spent. Free stacks do not need their guards: unmap
- * a cold one of another size, so a live stack can have a guard instead. */
-static bool take_guard_from_pool(void)
-{
-    struct stack s;
-    for (size_t i = 0; i < classes.len; i++)
-        if (pop(&classes.items[i].cold_guarded, &s)) {
-            unmap_guarded(&s);
-            return take_guard();
-        }
+    if (__atomic_add_fetch(&guarded_now, 1, __ATOMIC_RELAXED) <= guard_budget)
+        return true;
+    __atomic_sub_fetch(&guarded_now, 1, __ATOMIC_RELAXED);
     return false;
 }
 
-/* A new stack of the class: guarded while the budget allows. */
+static void give_to_budget(void)
+{
+    __atomic_sub_fetch(&guarded_now, 1, __ATOMIC_RELAXED);
+}
+
+/* One mapping for one stack, its guard made inaccessible: two mappings. */
+static int map_alone(struct stack *s, size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    if (mprotect(p, STACK_GUARD, PROT_NONE) != 0) {
+        munmap(p, size);
+        return -1;
+    }
+    *s = (struct stack){p, size, true, true};
+    return 0;
+}
+
+static void unmap_alone(const struct stack *s)
+{
+    munmap(s->base, s->size);
+    give_to_budget();
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * The pool
+ * ====================================================================== */
+
+/* A fresh stack of class 'c'. */
 static int new_stack(struct size_class *c, struct stack *s)
 {
-    if (take_guard() || take_guard_from_pool()) {
-        if (map_guarded(s, c->size) == 0)
+    if (!guard_regions && take_from_budget()) {
+        if (map_alone(s, c->size) == 0)
             return 0;
-        give_guard();                       /* no mappings left: go unguarded */
+        give_to_budget();                   /* no mappings left: share a chunk */
     }
-    return pop(&c->cold_open, s) || carve(c, s) == 0 ? 0 : -1;
+    return carve(c, s);
+}
+
+/* The most recently freed warm stack of 'size', the one most likely still
+ * in the caches: on a create that follows a finish, the newest. */
+static bool take_warm(size_t size, struct stack *s)
+{
+    for (size_t i = warm_len; i-- > 0;)
+        if (warm[i].size == size) {
+            *s = warm[i];
+            memmove(&warm[i], &warm[i + 1], (--warm_len - i) * sizeof *warm);
+            return true;
+        }
+    return false;
 }
 
 int stack_alloc(struct stack *s, size_t usable)
@@ -241,64 +336,55 @@ int stack_alloc(struct stack *s, size_t usable)
     struct size_class *c;
     if (slot_size(usable, &size) != 0)
         goto out_enomem;
-    if (just_freed.size == size) {
-        *s = just_freed;                    /* the hottest stack there is */
-        just_freed = (struct stack){0};
+    if (take_warm(size, s))
+        return 0;
+    if ((c = find_class(size)) == NULL)
+        goto out_enomem;
+    if (c->cold.len > 0) {
+        *s = c->cold.items[--c->cold.len];
         return 0;
     }
-    if ((c = class_of(size)) != NULL &&
-        (pop(&c->warm, s) || pop(&c->cold_guarded, s) || new_stack(c, s) == 0))
+    if (new_stack(c, s) == 0)
         return 0;
 out_enomem:
     errno = ENOMEM;
     return -1;
 }
 
-/* Cool the oldest warm stack down to make room for a newly freed one. */
-static void cool_oldest(struct size_class *c)
+/* A stack leaves the warm set: its pages go back to the system. One with
+ * its own mapping is unmapped, and its guard returns to the budget; a
+ * chunk slot keeps its address range (and guard region) for its class. It
+ * reads as zeros when used again. */
+static void cool(struct stack *s)
 {
-    struct stack oldest = c->warm.items[0];
-    memmove(&c->warm.items[0], &c->warm.items[1], --c->warm.len * sizeof oldest);
-    give_memory_back(&oldest);
-    struct stack_array *cold = oldest.guarded ? &c->cold_guarded : &c->cold_open;
-    if (stack_array_push(cold, oldest) == 0)
+    struct size_class *c;
+    if (s->alone) {
+        unmap_alone(s);
         return;
-    if (oldest.guarded)                     /* no room to keep it */
-        unmap_guarded(&oldest);
-}
-
-/* Put 's' in the pool of its size. */
-static void pool(struct stack *s)
-{
-    struct size_class *c = class_of(s->size);
-    if (c != NULL && c->warm.len == HOT_STACKS)
-        cool_oldest(c);
-    if (c == NULL || stack_array_push(&c->warm, *s) != 0) {
-        give_memory_back(s);                /* out of memory: drop it */
-        if (s->guarded)
-            unmap_guarded(s);
     }
-    *s = (struct stack){0};
+    madvise(stack_bottom(s), s->size - STACK_GUARD, MADV_DONTNEED);
+    if ((c = find_class(s->size)) != NULL)
+        stack_array_push(&c->cold, *s);     /* no memory: the slot is lost
+                                               until the thread exits */
 }
 
-/* A coroutine that finishes and a create that follows, the most common
- * pattern, meet in 'just_freed' and never touch the pools. */
 void stack_free(struct stack *s)
 {
     if (s->base == NULL)
         return;
-    struct stack older = just_freed;
-    just_freed = *s;
-    *s = older;
-    if (s->base != NULL)
-        pool(s);
+    if (warm_len == WARM_STACKS) {
+        cool(&warm[0]);
+        memmove(&warm[0], &warm[1], --warm_len * sizeof *warm);
+    }
+    warm[warm_len++] = *s;
+    *s = (struct stack){0};
 }
 
 /* Untouched pages are not resident and read as zero, so the deepest use is
  * the lowest word that is not zero, on a resident page: mincore finds those
  * without reading the rest. A pooled stack keeps what earlier coroutines
  * left on it until its memory is given back, so it may say more. */
-SAN_READS_ANY_STACK static size_t deepest_word(const struct stack *s)
+SAN_READS_ANY_STACK static size_t deepest_use(const struct stack *s)
 {
     enum { BATCH = 4096 };
     unsigned char resident[BATCH];
@@ -323,7 +409,7 @@ SAN_READS_ANY_STACK static size_t deepest_word(const struct stack *s)
 size_t stack_used(const struct stack *s)
 {
     san_quiet(true);
-    size_t used = deepest_word(s);
+    size_t used = deepest_use(s);
     san_quiet(false);
     return used;
 }
@@ -406,19 +492,8 @@ static void on_segv(int sig, siginfo_t *info, void *uctx)
     forward(sig, info, uctx);
 }
 
-/* Once per process: pthread_once orders it before every thread's use. */
-static void install_handler(void)
-{
-    struct sigaction sa;
-    stack_page = (size_t)sysconf(_SC_PAGESIZE);
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_segv;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;  /* the faulting stack is full */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &previous_action);
-}
-
 /* }===================================================================== */
+
 
 /* {=====================================================================
  * Threads
@@ -427,7 +502,7 @@ static void install_handler(void)
 int stack_thread_init(void)
 {
     stack_t ss;
-    pthread_once(&handler_once, install_handler);
+    pthread_once(&process_once, setup_process);
     if (sigaltstack(NULL, &ss) == 0 && !(ss.ss_flags & SS_DISABLE))
         return 0;                           /* the thread has one already */
     void *p = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE,
@@ -447,24 +522,14 @@ out_enomem:
     return -1;
 }
 
-static void unmap_guarded_in(struct stack_array *a)
-{
-    for (size_t i = 0; i < a->len; i++)
-        if (a->items[i].guarded)
-            unmap_guarded(&a->items[i]);
-    stack_array_free(a);
-}
-
 void stack_thread_exit(void)
 {
-    if (just_freed.guarded)
-        unmap_guarded(&just_freed);
-    just_freed = (struct stack){0};
-    for (size_t i = 0; i < classes.len; i++) {
-        unmap_guarded_in(&classes.items[i].warm);
-        unmap_guarded_in(&classes.items[i].cold_guarded);
-        stack_array_free(&classes.items[i].cold_open);   /* in chunks */
-    }
+    for (size_t i = 0; i < warm_len; i++)
+        if (warm[i].alone)
+            unmap_alone(&warm[i]);
+    warm_len = 0;
+    for (size_t i = 0; i < classes.len; i++)
+        stack_array_free(&classes.items[i].cold);       /* in chunks */
     class_array_free(&classes);
     for (size_t i = 0; i < chunks.len; i++)
         munmap(chunks.items[i].base, chunks.items[i].size);

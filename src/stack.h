@@ -1,21 +1,25 @@
 /* stack.h - coroutine stacks: a guard below each, pooled, overflow reported.
  *
- *     base               base + STACK_GUARD                  base + size
- *     | guard or gap     | tripwire | usable, grows down from the top <- |
+ *     base          base + STACK_GUARD                        base + size
+ *     | guard       | tripwire | usable, grows down <- | room for the first frame |
  *
- * Every stack has 64 KiB below its usable part that nothing may touch.
- * While the process can afford the mappings, that region is a real guard
- * (PROT_NONE): an overflow faults at once, and the SIGSEGV handler, running
- * on a per-thread alternate signal stack, reports it. Each guard costs two
- * mappings and Linux allows 65,530 by default, so past a budget the region
- * is only an untouched gap, and the stack comes from a chunk that holds many
- * in one mapping. Such an overflow is found at the coroutine's next switch
- * instead: its stack pointer is below the bottom, or something wrote the
- * tripwire, the lowest bytes of the usable part, which stay zero otherwise.
+ * Every stack has STACK_GUARD bytes below its usable part that fault when
+ * touched, so an overflow is reported (by the SIGSEGV handler, on a
+ * per-thread alternate signal stack) before it reaches anything else.
  *
- * Finished stacks go to a per-thread pool, one per size, and are reused
- * hottest first; past a few, the pool gives their memory back (madvise)
- * but keeps them mapped, guards included, for the next ones.
+ * Where the kernel has guard regions (Linux 6.13, MADV_GUARD_INSTALL), many
+ * stacks share one mapping (a chunk) and each still has a real guard: a
+ * million stacks cost a few hundred mappings. Elsewhere, a guard is a
+ * PROT_NONE mapping of its own, and Linux allows 65,530 mappings by
+ * default; past a budget the guard is only an untouched gap, the stack
+ * comes from a chunk, and its overflow is found at its next switch instead:
+ * its stack pointer is below the bottom, or something wrote the tripwire,
+ * the lowest bytes of the usable part, which stay zero otherwise.
+ *
+ * Sizes are rounded up to a size class (a page count with at most three
+ * significant bits), so a program using many sizes uses few classes. Freed
+ * stacks wait in a per-thread pool: the 16 most recently freed keep their
+ * memory, the others give it back and keep only their address range.
  */
 #ifndef COROUTINE_STACK_H
 #define COROUTINE_STACK_H
@@ -27,19 +31,21 @@
 #include "platform.h"
 
 #define STACK_GUARD (64 * 1024)      /* bytes below every usable part */
+#define STACK_TOP_ROOM 4096          /* above it: the first frame, its offset */
 #define STACK_TRIPWIRE 16            /* bytes at the bottom that stay zero */
 
 struct stack {
     char *base;     /* lowest address: the guard or gap; NULL when none */
     size_t size;    /* the whole slot, guard included */
-    bool guarded;   /* the guard is PROT_NONE */
+    bool guarded;   /* the guard faults when touched */
+    bool alone;     /* in a mapping of its own, not a chunk */
 };
 
 /* The page size, asked of the system once, at the first thread's init. */
 PLATFORM_HIDDEN extern size_t stack_page;
 
-/* Take a stack with at least 'usable' bytes: from the pool, or new.
- * 0, or -1 with errno = ENOMEM. */
+/* Take a stack with at least 'usable' bytes below STACK_TOP_ROOM: from the
+ * pool, or new. 0, or -1 with errno = ENOMEM. */
 PLATFORM_HIDDEN int stack_alloc(struct stack *s, size_t usable);
 
 /* Give it back to the pool and leave 's' empty (nothing to do if empty). */
@@ -78,7 +84,7 @@ PLATFORM_HIDDEN PLATFORM_NORETURN void stack_overflow(size_t id, const void *whe
 PLATFORM_HIDDEN int stack_thread_init(void);
 
 /* Unmap the thread's pool, chunks and alternate signal stack; called as the
- * thread exits. Stacks of coroutines still alive then are lost with it. */
+ * thread exits, once the core has freed every stack of the thread. */
 PLATFORM_HIDDEN void stack_thread_exit(void);
 
 /* Provided by the core, for the handler: the running coroutine's stack and

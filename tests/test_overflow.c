@@ -146,7 +146,7 @@ static void fault_in_main_on_a_guard(void *unused)
     create_ctx(where_am_i, &local);
     yield_ctx();
     uintptr_t top = ((uintptr_t)local + page) & ~(page - 1);   /* local is in the top page */
-    volatile char *guard = (char *)(top - STACK_CAPACITY - 1);
+    volatile char *guard = (char *)(top - STACK_CAPACITY - 32 * 1024);   /* mid-guard */
     *guard = 1;
 }
 

@@ -54,6 +54,8 @@ static void run_body(void *unused)
 {
     (void)unused;
     setenv("COROUTINE_GUARDED_STACKS", child_guards, 1);
+    if (strcmp(child_guards, "0") == 0)     /* no guard regions either */
+        setenv("COROUTINE_GUARD_REGIONS", "0", 1);
     sp_ctx c = create_ctx_sized(child_body, NULL, 16 * 1024);
     fprintf(stderr, "id %zu\n", get_ctx_id_of(c));
     switch_ctx(c);
@@ -88,11 +90,11 @@ static void fill(volatile char *p, size_t n)
         p[i] = 0x5a;
 }
 
-/* Writes 64 bytes below its stack, comes back up, then yields: only the
- * tripwire can tell. */
+/* Writes below its stack (16 KiB asked for, and the room for the first
+ * frame above), comes back up, then yields: only the tripwire can tell. */
 __attribute__((noinline)) static void dip_below(void)
 {
-    size_t depth = 16 * 1024 + 64;
+    size_t depth = 24 * 1024;
     fill(alloca(depth), depth);
 }
 
@@ -113,7 +115,7 @@ TEST(an_overflow_that_came_back_is_caught_at_the_next_switch)
  * shrink an alloca that is touched at two bytes only. */
 static void yield_from_below(void *arg)
 {
-    volatile size_t depth = 17 * 1024;
+    volatile size_t depth = 25 * 1024;
     (void)arg;
     volatile char *p = alloca(depth);
     p[depth - 1] = 1;                       /* the top end only */
@@ -136,6 +138,7 @@ static void small_budget(void *unused)
 {
     (void)unused;
     setenv("COROUTINE_GUARDED_STACKS", "3", 1);
+    setenv("COROUTINE_GUARD_REGIONS", "0", 1);      /* the fallback's budget */
     size_t maps = count_mappings(), bytes = 1024;
     sp_ctx c[10];
     for (int i = 0; i < 10; i++)

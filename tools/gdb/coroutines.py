@@ -78,7 +78,7 @@ def function_name(ctx):
 
 def high_water(ctx):
     try:
-        return int(gdb.parse_and_eval("get_ctx_stack_used((sp_ctx)%d)" % int(ctx)))
+        return int(gdb.parse_and_eval("get_ctx_stack_used((sp_ctx)%d)" % int(ctx["handle"])))
     except gdb.error:
         return None          # a core file: no function to call
 
