@@ -60,6 +60,8 @@ typedef struct {
     const char *only;       /* run only the tests whose names contain this */
     bool valgrind;          /* run the programs under valgrind's memcheck */
     const char *extra;      /* one more flag for C, or NULL */
+    bool fallback;          /* run with COROUTINE_GUARD_REGIONS=0: stacks
+                               guarded the way kernels before 6.13 allow */
 } Config;
 
 /* Targets tested under emulation, and the Debian packages that bring them. */
@@ -275,6 +277,8 @@ static bool check_header(const Config *c)
  * it has one. */
 static void run_program(Nob_Cmd *cmd, const Config *c, const char *program)
 {
+    if (c->fallback)
+        nob_cmd_append(cmd, "env", "COROUTINE_GUARD_REGIONS=0");
     if (c->emulator != NULL)
         nob_cmd_append(cmd, c->emulator, "-L", c->sysroot);
     if (c->valgrind)            /* any error memcheck finds fails the run */
@@ -340,6 +344,33 @@ static void test_gdb(const Config *c, Tally *t)
     Nob_Cmd cmd = {0};
     nob_cmd_append(&cmd, "sh", TESTS "/test_gdb.sh", program);
     tally_run(nob_fmt("%s: gdb", c->name), &cmd, t);
+    nob_cmd_free(&cmd);
+}
+
+/* A C++ program: each coroutine keeps its own caught exceptions. Built
+ * with the C++ compiler that goes with c->cc, natively. */
+static void test_cxx(const Config *c, Tally *t)
+{
+    const char *cxx = strcmp(c->cc, "clang") == 0 ? "clang++" : "g++";
+    const char *program = nob_fmt("%s/cxx_exceptions", c->dir);
+    const char *inputs[] = {TESTS "/cxx_exceptions.cpp", lib_path(c)};
+    Nob_Cmd cmd = {0};
+    if (stale(program, inputs, COUNT(inputs))) {
+        nob_cmd_append(&cmd, cxx, "-std=c++17", "-g", c->opt, "-Wall", "-Wextra", "-Wpedantic",
+                       "-Werror", "-fstack-clash-protection", "-I" SRC, "-o", program, inputs[0],
+                       inputs[1], "-pthread");
+        if (c->sanitize)
+            nob_cmd_append(&cmd, nob_fmt("-fsanitize=%s", c->sanitize),
+                           "-fno-sanitize-recover=undefined");
+        bool ok = nob_cmd_run(&cmd);
+        nob_cmd_free(&cmd);
+        if (!ok) {
+            t->failed++;
+            return;
+        }
+    }
+    run_program(&cmd, c, "cxx_exceptions");
+    tally_run(nob_fmt("%s: cxx_exceptions", c->name), &cmd, t);
     nob_cmd_free(&cmd);
 }
 
@@ -576,10 +607,26 @@ static void test_examples(Tally *t)
     }
 }
 
-/* The benchmark: our workloads and the same ones on Boost.Context (when its
- * headers are installed and the build is native: boost.cpp, else
- * boost_missing.c says how to get them), glibc ucontext and a bare register
- * swap. It goes to <dir>/bench/bench. */
+/* Boost.Context's workloads in <dir>/bench/boost.so, when its headers are
+ * installed and the build is native; bench/boost_loader.c loads it, so
+ * that the benchmark stays a C program (see there why). */
+static bool build_boost(const Config *c, const char *dir)
+{
+    const char *out = nob_fmt("%s/boost.so", dir);
+    const char *srcs[] = {BENCH "/boost.cpp"};
+    if (c->emulator != NULL || !nob_file_exists(BOOST_HEADER) || !stale(out, srcs, 1))
+        return true;
+    Nob_Cmd cmd = {0};                  /* bench.h's helpers come from the program */
+    nob_cmd_append(&cmd, "c++", "-O2", "-g", "-std=c++11", "-Wall", "-Wextra", "-Werror",
+                   "-fPIC", "-shared", "-I" SRC, "-o", out, srcs[0], "-lboost_context");
+    bool ok = nob_cmd_run(&cmd);
+    nob_cmd_free(&cmd);
+    return ok;
+}
+
+/* The benchmark: our workloads and the same ones on Boost.Context (from
+ * boost.so, when built), glibc ucontext and a bare register swap. It goes
+ * to <dir>/bench/bench. */
 static bool build_bench(const Config *c)
 {
     const char *dir = nob_fmt("%s/bench", c->dir);
@@ -587,47 +634,18 @@ static bool build_bench(const Config *c)
     size_t n = list_files(BENCH, "", ".c", srcs, 24);
     n += list_files(nob_fmt(BENCH "/%s", c->target), "", ".c", srcs + n, 4);
     n += list_files(nob_fmt(BENCH "/%s", c->target), "", ".s", srcs + n, 4);
-    bool have_boost = c->emulator == NULL && nob_file_exists(BOOST_HEADER);
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++)      /* boost_missing.c only without Boost */
-        if (!(have_boost && strcmp(srcs[i], BENCH "/boost_missing.c") == 0))
-            srcs[kept++] = srcs[i];
-    if (!build_all(c) || !nob_mkdir_p(dir))
+    if (!build_all(c) || !nob_mkdir_p(dir) || !build_boost(c, dir))
         return false;
-    const char *boost_obj = nob_fmt("%s/boost.o", dir);
-    const char *boost_src[] = {BENCH "/boost.cpp"};
-    if (have_boost && stale(boost_obj, boost_src, 1)) {
-        Nob_Cmd cmd = {0};
-        nob_cmd_append(&cmd, "c++", "-O2", "-g", "-std=c++11", "-Wall", "-Wextra", "-Werror",
-                       "-I" SRC, "-c", boost_src[0], "-o", boost_obj);
-        bool ok = nob_cmd_run(&cmd);
-        nob_cmd_free(&cmd);
-        if (!ok)
-            return false;
-    }
     const char *program = nob_fmt("%s/bench", dir);
-    const char *inputs[40];
-    size_t k = 0;
-    for (size_t i = 0; i < kept; i++)
-        inputs[k++] = srcs[i];
-    inputs[k++] = lib_path(c);
-    if (have_boost)
-        inputs[k++] = boost_obj;
-    if (!stale(program, inputs, k))
+    srcs[n++] = lib_path(c);
+    if (!stale(program, srcs, n))
         return true;
     Nob_Cmd cmd = {0};
-    nob_cmd_append(&cmd, have_boost ? "c++" : c->cc, "-O2", "-g", "-Wall", "-Wextra", "-Wpedantic",
-                   "-Werror", "-I" SRC, "-o", program);
-    for (size_t i = 0; i < k; i++) {
-        size_t len = strlen(inputs[i]);
-        if (have_boost && strcmp(inputs[i] + len - 2, ".c") == 0)
-            nob_cmd_append(&cmd, "-x", "c", inputs[i], "-x", "none");   /* C under c++ */
-        else
-            nob_cmd_push(&cmd, inputs[i]);
-    }
-    nob_cmd_append(&cmd, "-pthread");
-    if (have_boost)
-        nob_cmd_append(&cmd, "-lboost_context");
+    nob_cmd_append(&cmd, c->cc, "-O2", "-g", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
+                   "-I" SRC, "-o", program);
+    for (size_t i = 0; i < n; i++)
+        nob_cmd_push(&cmd, srcs[i]);
+    nob_cmd_append(&cmd, "-pthread", "-ldl", "-rdynamic");    /* -rdynamic: for boost.so */
     bool ok = nob_cmd_run(&cmd);
     nob_cmd_free(&cmd);
     return ok;
@@ -724,6 +742,18 @@ static void test_config(const Config *c, bool header, Tally *t)
     if (c->only == NULL && c->sanitize == NULL)   /* its stand-in core tells no sanitizer */
         run_suite(c, "platform_test", t);
     run_suite(c, c->only ? nob_fmt("tests %s", c->only) : "tests", t);
+    if (c->only == NULL && c->emulator == NULL)
+        test_cxx(c, t);
+}
+
+/* The suite of a configuration already built, once more on the fallback
+ * path of kernels without guard regions. */
+static void test_fallback(const Config *c, Tally *t)
+{
+    Config fallback = *c;
+    fallback.name = nob_fmt("%s-fallback", c->name);
+    fallback.fallback = true;
+    run_suite(&fallback, "tests", t);
 }
 
 /* The native suite with gcc and clang at -O0 and -O2. */
@@ -743,6 +773,8 @@ static void test_native(Tally *t)
                         HOST_TARGET, nob_fmt("build/test/%s%s", compilers[i], opts[j]), "ar",
                         NULL, NULL, NULL, NULL, false, NULL};
             test_config(&c, true, t);
+            if (j == 1)
+                test_fallback(&c, t);
             if (i == 0 && j == 0)
                 test_gdb(&c, t);
         }
@@ -752,6 +784,7 @@ static void test_native(Tally *t)
                        HOST_TARGET, nob_fmt("build/test/%s-asan-ubsan", compilers[i]), "ar",
                        NULL, NULL, "address,undefined", NULL, false, NULL};
         test_config(&asan, false, t);
+        test_fallback(&asan, t);
         Config tsan = {nob_fmt("%s-tsan", compilers[i]), compilers[i], "-O1", true, HOST_TARGET,
                        nob_fmt("build/test/%s-tsan", compilers[i]), "ar", NULL, NULL, "thread",
                        "thread", false, NULL};

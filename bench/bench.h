@@ -28,7 +28,8 @@ struct backend {
     struct memory (*memory)(long n, size_t stack_size);  /* n suspended, 512 B live each */
 };
 
-extern const struct backend ours, boost_context, ucontext, bare, bare_fp;
+extern const struct backend ours, ucontext, bare, bare_fp;
+extern struct backend boost_context;    /* filled in when boost.so loads */
 
 /* Shared by the backends. */
 double now_ns(void);

@@ -3,7 +3,7 @@
  * stack the caller provides, jump_fcontext switches to one. Stacks are
  * malloc'd, Boost's default size (stack_traits::default_size(): 128 KiB)
  * unless a size is given. There is no scheduler, so "yield" is a jump to
- * main and back. */
+ * main and back. Built into boost.so, which boost_loader.c loads. */
 #include <boost/context/detail/fcontext.hpp>
 #include <boost/context/stack_traits.hpp>
 #include <cstdlib>
@@ -152,7 +152,7 @@ static struct memory memory(long n, size_t stack_size)
     return m;
 }
 
-extern "C" const struct backend boost_context = {
+extern "C" const struct backend boost_context_workloads = {
     "Boost.Context", nullptr, switch_ns, yield_ns, rotate_ns, lifecycle_ns,
     lifecycle_reused_ns, memory,
 };

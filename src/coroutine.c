@@ -181,14 +181,15 @@ static void enqueue(struct ctx_queue *q, struct s_ctx *ctx)
     else
         q->oldest = ctx;
     q->newest = ctx;
-    q->count++;
+    __atomic_store_n(&q->count, q->count + 1, __ATOMIC_RELAXED);   /* see take_shared_spare */
 }
 
 static struct s_ctx *dequeue(struct ctx_queue *q)
 {
     struct s_ctx *ctx = q->oldest;
     q->oldest = ctx->next;
-    if (--q->count == 0)
+    __atomic_store_n(&q->count, q->count - 1, __ATOMIC_RELAXED);
+    if (q->count == 0)
         q->newest = NULL;
     return ctx;
 }
@@ -196,6 +197,8 @@ static struct s_ctx *dequeue(struct ctx_queue *q)
 static struct s_ctx *take_shared_spare(void)
 {
     struct s_ctx *ctx = NULL;
+    if (__atomic_load_n(&shared_spares.count, __ATOMIC_RELAXED) <= SPARE_MIN)
+        return NULL;                      /* a glance, to skip the lock */
     pthread_mutex_lock(&shared_lock);
     if (shared_spares.count > SPARE_MIN)
         ctx = dequeue(&shared_spares);

@@ -186,12 +186,14 @@ size_t get_ctx_frame(sp_ctx ctx, struct ctx_slot *slots, size_t max);
  * trace-event format, which Perfetto and chrome://tracing open, with one
  * lane per context and a slice for each stretch it ran, and marks for
  * each create, finish and destroy; or, for a name ending in .svg, a
- * timeline picture of the same. Setting COROUTINE_TRACE=path in the
- * environment starts it at the first create_ctx. While it is off, a
- * switch pays nothing for it.
- * Returns 0, or -1 with errno set: ENOMEM, what fopen() said when
- * writing the previous trace failed, or ENOSYS in a library built with
- * -DCOROUTINE_NO_TRACE. */
+ * timeline picture of the same. The file is created at once; a trace
+ * already running is written first. Setting COROUTINE_TRACE=path in the
+ * environment starts it at the first create_ctx (a path that cannot be
+ * written is said once on stderr). While it is off, a switch pays nothing
+ * for it.
+ * Returns 0, or -1 with errno set, and then nothing is recorded: what
+ * fopen() said of 'path', what writing the previous trace failed with,
+ * ENOMEM, or ENOSYS in a library built with -DCOROUTINE_NO_TRACE. */
 int trace_ctx(const char *path);
 
 #ifdef __cplusplus

@@ -32,6 +32,7 @@ ARRAY_DEFINE(event_array, struct event)
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct event_array events;            /* under 'lock' */
 static char *path;                           /* where to write; NULL: off */
+static FILE *out;                            /* open on it since tracing began */
 static bool at_exit_registered;
 
 bool trace_on;
@@ -241,20 +242,15 @@ static bool wants_svg(void)
     return len >= 4 && strcmp(path + len - 4, ".svg") == 0;
 }
 
-/* Write the events gathered so far to 'path' and forget them: the SVG
- * timeline for a name ending in .svg, else the JSON trace. */
-static int write_trace(void)
+/* Write the events gathered so far to 'out', opened when tracing began,
+ * and forget them: the SVG timeline for a name ending in .svg, else the
+ * JSON trace. */
+static int write_trace(FILE *f)
 {
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
-        return -1;
     if (wants_svg()) {
         write_timeline(f);
-        event_array_free(&events);
-        return fclose(f) == 0 ? 0 : -1;
-    }
-    fputs("{\"traceEvents\":[\n", f);
-    if (events.len > 0) {
+    } else {
+        fputs("{\"traceEvents\":[\n", f);
         for (size_t i = 0; i < events.len; i++) {       /* name each lane once */
             bool seen = false;
             for (size_t j = 0; j < i && !seen; j++)
@@ -265,8 +261,9 @@ static int write_trace(void)
         }
         write_slices(f);
         write_instants(f);
+        fputs("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":0,\"args\":{\"name\":\"end\"}}\n]}\n",
+              f);
     }
-    fputs("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":0,\"args\":{\"name\":\"end\"}}\n]}\n", f);
     event_array_free(&events);
     return fclose(f) == 0 ? 0 : -1;
 }
@@ -276,12 +273,48 @@ static void stop_at_exit(void)
     trace_ctx(NULL);
 }
 
-/* Begin when the environment asks, before the first coroutine exists. */
+/* Begin when the environment asks, before the first coroutine exists. A
+ * file that cannot be written is said once on stderr. */
 void trace_from_environment(void)
 {
     const char *file = getenv("COROUTINE_TRACE");
-    if (file != NULL && *file != '\0' && path == NULL)
-        trace_ctx(file);
+    if (file != NULL && *file != '\0' && path == NULL && trace_ctx(file) != 0)
+        fprintf(stderr, "coroutine: COROUTINE_TRACE=%s: %s; not tracing\n", file,
+                strerror(errno));
+}
+
+/* Stop: write what was recorded. 0, or -1 with errno set. */
+static int stop_tracing(void)
+{
+    __atomic_store_n(&trace_on, false, __ATOMIC_RELAXED);
+    trace_hook_changed();
+    int result = write_trace(out);
+    free(path);
+    path = NULL;
+    out = NULL;
+    return result;
+}
+
+/* Start: the file is created now, so that a path that cannot be written
+ * fails here, and nothing is recorded for it. */
+static int start_tracing(const char *file)
+{
+    out = fopen(file, "w");
+    if (out == NULL)
+        return -1;
+    path = strdup(file);
+    if (path == NULL) {
+        fclose(out);
+        out = NULL;
+        errno = ENOMEM;
+        return -1;
+    }
+    if (!at_exit_registered)
+        at_exit_registered = atexit(stop_at_exit) == 0;
+    __atomic_add_fetch(&trace_session, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&trace_on, true, __ATOMIC_RELAXED);
+    trace_hook_changed();
+    return 0;
 }
 
 int trace_ctx(const char *file)
@@ -294,29 +327,14 @@ int trace_ctx(const char *file)
     }
 #endif
     pthread_mutex_lock(&lock);
-    if (path != NULL) {                      /* stop: write what we have */
-        __atomic_store_n(&trace_on, false, __ATOMIC_RELAXED);
-        trace_hook_changed();
-        result = write_trace();
-        free(path);
-        path = NULL;
+    if (path != NULL)
+        result = stop_tracing();
+    if (file != NULL && result == 0 && start_tracing(file) == 0) {
+        pthread_mutex_unlock(&lock);
+        trace_event(TRACE_ARRIVED, get_ctx_id());       /* whoever runs now */
+        return 0;
     }
-    if (file != NULL && result == 0) {
-        path = strdup(file);
-        if (path == NULL) {
-            errno = ENOMEM;
-            result = -1;
-        } else {
-            if (!at_exit_registered)
-                at_exit_registered = atexit(stop_at_exit) == 0;
-            __atomic_add_fetch(&trace_session, 1, __ATOMIC_RELAXED);
-            __atomic_store_n(&trace_on, true, __ATOMIC_RELAXED);
-            trace_hook_changed();
-            pthread_mutex_unlock(&lock);
-            trace_event(TRACE_ARRIVED, get_ctx_id());   /* whoever runs now */
-            return 0;
-        }
-    }
+    result = file != NULL || result != 0 ? -1 : 0;
     pthread_mutex_unlock(&lock);
     return result;
 }

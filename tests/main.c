@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <alloca.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -189,6 +190,39 @@ bool is_mapped(const void *addr)
     unsigned char vec;
     void *start = (void *)((uintptr_t)addr & ~(uintptr_t)(page - 1));
     return mincore(start, page, &vec) == 0;    /* ENOMEM when unmapped */
+}
+
+bool guard_regions_in_use(void)
+{
+    const char *env = getenv("COROUTINE_GUARD_REGIONS");
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    int fds[2];
+    bool works = false;
+    if (env != NULL && strcmp(env, "0") == 0)
+        return false;
+    char *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED && madvise(p, page, 102 /* MADV_GUARD_INSTALL */) == 0 && pipe(fds) == 0) {
+        works = write(fds[1], p, 1) < 0 && errno == EFAULT;
+        close(fds[0]);
+        close(fds[1]);
+    }
+    munmap(p, page);
+    return works;
+}
+
+/* Does madvise(MADV_DONTNEED) give memory back here? qemu-user 7.2 only
+ * zeroes the pages, which stay resident. */
+bool dontneed_frees_memory(void)
+{
+    size_t size = 4 << 20;
+    char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    memset(p, 0x5a, size);
+    size_t before = resident_bytes();
+    madvise(p, size, MADV_DONTNEED);
+    bool frees = before - resident_bytes() > size / 2;
+    munmap(p, size);
+    return frees;
 }
 
 static bool selected(const char *name, int argc, char **argv)

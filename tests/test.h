@@ -93,6 +93,15 @@ size_t count_mappings(void);
 /* Resident set size in bytes, from /proc/self/statm. */
 size_t resident_bytes(void);
 
+/* Does every stack get a guard region here: the kernel has them
+ * (MADV_GUARD_INSTALL, asked as the library asks) and
+ * COROUTINE_GUARD_REGIONS is not 0? */
+bool guard_regions_in_use(void);
+
+/* Does madvise(MADV_DONTNEED) give memory back here? qemu-user 7.2 only
+ * zeroes the pages, which stay resident. */
+bool dontneed_frees_memory(void);
+
 /* Is the page holding 'addr' mapped? */
 bool is_mapped(const void *addr);
 

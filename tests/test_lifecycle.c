@@ -1,5 +1,6 @@
 /* Creating, finishing and destroying coroutines, and what it costs. */
 #define _GNU_SOURCE
+#include <alloca.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,4 +373,29 @@ TEST(stack_use_is_measured_at_its_deepest)
     CHECK_EQ(get_ctx_stack_used(b), 0);
     destroy_ctx(a);
     destroy_ctx(b);
+}
+
+/* Uses all but 1 KiB (its own frames) of the size it was made with. */
+static void use_nearly_all(void *arg)
+{
+    size_t n = *(size_t *)arg - 1024;
+    volatile char *p = alloca(n);
+    for (size_t i = 0; i < n; i += 64)
+        p[i] = 1;
+    p[0] = 1;
+}
+
+/* The first frame sits lower for some ids than others (see colored_top in
+ * the core), never into the size asked for. */
+TEST(create_ctx_sized_gives_the_size_asked_for_every_id)
+{
+    static size_t sizes[] = {4096, 8192, 12288, 20000};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (int i = 0; i < 64; i++) {
+            sp_ctx c = create_ctx_sized(use_nearly_all, &sizes[s], sizes[s]);
+            CHECK(c != NULL);
+            switch_ctx(c);
+            CHECK(is_ctx_finished(c));
+            destroy_ctx(c);
+        }
 }

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "coroutine.h"
@@ -10,6 +11,13 @@
 static void nothing(void *arg)
 {
     (void)arg;
+}
+
+static void switch_to_main_forever(void *arg)
+{
+    (void)arg;
+    for (;;)
+        switch_ctx(NULL);
 }
 
 static void switch_to_finished(void *unused)
@@ -122,4 +130,122 @@ TEST(switching_to_another_threads_coroutine_aborts)
 {
     struct death d = run_in_child(switch_to_other_thread, NULL);
     CHECK(died_with(&d, SIGABRT, "switch_ctx: coroutine 1 belongs to another thread\n"));
+}
+
+/* A handle destroyed long ago, its memory reused many times since, is
+ * still named as destroyed, by every call that takes a handle. */
+static void stale_after_many(void *call)
+{
+    sp_ctx keep[8], old = create_ctx(nothing, NULL);
+    destroy_ctx(old);
+    for (int i = 0; i < 10000; i++) {
+        sp_ctx c = create_ctx(nothing, NULL);
+        if (i % 3 == 0)
+            switch_ctx(c);
+        if (i < 8)
+            keep[i] = c;                    /* some stay alive */
+        else
+            destroy_ctx(c);
+    }
+    (void)keep;
+    switch (*(int *)call) {
+    case 0: switch_ctx(old); break;
+    case 1: destroy_ctx(old); break;
+    case 2: is_ctx_finished(old); break;
+    default: get_ctx_id_of(old); break;
+    }
+    _exit(0);                               /* not reported: a failure */
+}
+
+TEST(a_stale_handle_is_named_after_10000_creates)
+{
+    static const char *names[] = {"switch_ctx", "destroy_ctx", "is_ctx_finished",
+                                  "get_ctx_id_of"};
+    for (int call = 0; call < 4; call++) {
+        char needle[64];
+        struct death d = run_in_child(stale_after_many, &call);
+        snprintf(needle, sizeof needle, "%s: coroutine 0x", names[call]);
+        CHECK(died_with(&d, SIGABRT, needle));
+        CHECK(died_with(&d, SIGABRT, "was destroyed"));
+    }
+}
+
+/* A thread makes a coroutine, starts it and exits. */
+static void *make_one_and_exit(void *out)
+{
+    sp_ctx c = create_ctx(nothing, NULL);
+    sp_ctx waiting = create_ctx(switch_to_main_forever, NULL);
+    switch_ctx(waiting);
+    *(sp_ctx *)out = waiting;
+    (void)c;
+    return NULL;
+}
+
+static void *use_foreign(void *handle)
+{
+    switch_ctx(handle);
+    return NULL;
+}
+
+/* Its handle, used by a later thread (whose thread-local memory may sit
+ * where the exited one's did) or by main. */
+static void use_handle_of_exited_thread(void *later)
+{
+    pthread_t t;
+    sp_ctx c = NULL;
+    pthread_create(&t, NULL, make_one_and_exit, &c);
+    pthread_join(t, NULL);
+    if (*(bool *)later) {
+        pthread_create(&t, NULL, use_foreign, c);
+        pthread_join(t, NULL);
+    } else {
+        switch_ctx(c);
+    }
+    _exit(0);
+}
+
+TEST(a_handle_of_an_exited_thread_belongs_to_another_thread)
+{
+    for (int later = 0; later < 2; later++) {
+        bool in_later_thread = later;
+        struct death d = run_in_child(use_handle_of_exited_thread, &in_later_thread);
+        CHECK(died_with(&d, SIGABRT, "switch_ctx: coroutine 0x"));
+        CHECK(died_with(&d, SIGABRT, "belongs to another thread"));
+    }
+}
+
+static void exit_thread_inside(void *unused)
+{
+    (void)unused;
+    pthread_exit(NULL);
+}
+
+static void *run_exiting_coroutine(void *unused)
+{
+    (void)unused;
+    sp_ctx c = create_ctx(exit_thread_inside, NULL);
+    fprintf(stderr, "id %zu\n", get_ctx_id_of(c));
+    switch_ctx(c);
+    return NULL;
+}
+
+static void pthread_exit_in_a_coroutine(void *unused)
+{
+    pthread_t t;
+    (void)unused;
+    pthread_create(&t, NULL, run_exiting_coroutine, NULL);
+    pthread_join(t, NULL);
+    _exit(0);
+}
+
+TEST(pthread_exit_inside_a_coroutine_aborts)
+{
+    if (test_sanitizer && strcmp(test_sanitizer, "ThreadSanitizer") == 0)
+        test_skip("ThreadSanitizer stops a pthread_exit on a fiber itself, before the library");
+    struct death d = run_in_child(pthread_exit_in_a_coroutine, NULL);
+    size_t id = 0;
+    char needle[96];
+    CHECK(sscanf(d.message, "id %zu", &id) == 1);
+    snprintf(needle, sizeof needle, "coroutine %zu: the thread exited inside it", id);
+    CHECK(died_with(&d, SIGABRT, needle));
 }

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <alloca.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -155,4 +156,108 @@ TEST(a_fault_in_main_is_not_an_overflow)
     struct death d = run_in_child(fault_in_main_on_a_guard, NULL);
     CHECK(died_of_segv(&d));
     CHECK(strstr(d.message, "stack overflow at") == NULL);
+}
+
+/* Frames far bigger than the guard. Built with -fstack-clash-protection
+ * (as the suite is), a frame touches each page on its way down, so it
+ * meets the guard instead of jumping it. */
+/* Out of line, so the compiler must give the caller's array all its bytes. */
+__attribute__((noinline)) static void touch_ends(volatile char *p, size_t n)
+{
+    p[0] = 1;
+    p[n - 1] = 1;
+}
+
+static void one_mib_frame(void *unused)
+{
+    char b[1 << 20];
+    (void)unused;
+    touch_ends(b, sizeof b);
+}
+
+TEST(a_1_mib_frame_in_a_64_kib_stack_is_reported)
+{
+    sp_ctx neighbour = create_ctx_sized(where_am_i, &(const char *){NULL}, 64 * 1024);
+    CHECK(neighbour != NULL);
+    expect_overflow_report(create_ctx_sized(one_mib_frame, NULL, 64 * 1024));
+}
+
+__attribute__((noinline)) static void big_frame_that_returns(void)
+{
+    char b[150 * 1024];
+    touch_ends(b, sizeof b);
+}
+
+static void big_frame_then_yield(void *unused)
+{
+    (void)unused;
+    big_frame_that_returns();
+    yield_ctx();
+}
+
+TEST(a_frame_that_returns_before_switching_is_reported)
+{
+    expect_overflow_report(create_ctx_sized(big_frame_then_yield, NULL, 16 * 1024));
+}
+
+/* 40,000 coroutines, each holding a canary near the top of its stack; then
+ * the newest recurses without end. Its overflow must be reported before it
+ * writes a byte of any other stack: the SIGABRT handler, run as the report
+ * aborts, checks every canary. */
+enum { CROWD = 40000, CANARY_WORDS = 32 };
+static volatile uint64_t *canaries[CROWD];
+
+static uint64_t canary(int i, int k)
+{
+    return 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1) + (uint64_t)k;
+}
+
+static void hold_canary(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    volatile uint64_t words[CANARY_WORDS];
+    for (int k = 0; k < CANARY_WORDS; k++)
+        words[k] = canary(i, k);
+    canaries[i] = words;
+    switch_ctx(NULL);                       /* never resumed */
+}
+
+static void check_canaries(int sig)
+{
+    char line[64];
+    int changed = 0;
+    (void)sig;
+    for (int i = 0; i < CROWD; i++)
+        for (int k = 0; k < CANARY_WORDS; k++)
+            changed += canaries[i][k] != canary(i, k);
+    int len = snprintf(line, sizeof line, "canaries changed: %d\n", changed);
+    ssize_t unused = write(STDERR_FILENO, line, (size_t)len);
+    (void)unused;
+}
+
+static void crowd_then_runaway(void *unused)
+{
+    (void)unused;
+    for (int i = 0; i < CROWD; i++) {
+        sp_ctx c = create_ctx_sized(hold_canary, (void *)(intptr_t)i, 16 * 1024);
+        if (c == NULL)
+            _exit(3);
+        switch_ctx(c);
+    }
+    sp_ctx runaway = create_ctx_sized(grow_stack_forever, NULL, 16 * 1024);
+    fprintf(stderr, "id %zu\n", get_ctx_id_of(runaway));
+    signal(SIGABRT, check_canaries);        /* returns, and abort() goes on */
+    switch_ctx(runaway);
+}
+
+TEST(an_overflow_among_40000_stacks_harms_no_neighbour)
+{
+    if (!guard_regions_in_use())
+        test_skip("without guard regions, stacks past the guard budget have none: their "
+                  "overflow is found at the next switch (README, Debugging)");
+    if (test_tool() && strcmp(test_tool(), "valgrind") == 0)
+        test_skip("too slow under valgrind");
+    struct death d = run_in_child(crowd_then_runaway, NULL);
+    CHECK(died_of_overflow(&d));
+    CHECK(strstr(d.message, "canaries changed: 0\n") != NULL);
 }

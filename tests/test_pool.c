@@ -162,21 +162,6 @@ TEST(past_the_guard_budget_stacks_share_a_mapping)
     CHECK(WIFEXITED(d.status) && WEXITSTATUS(d.status) == 0);
 }
 
-/* Does madvise(MADV_DONTNEED) give memory back here? qemu-user 7.2 only
- * zeroes the pages, which stay resident. */
-static bool dontneed_frees_memory(void)
-{
-    size_t size = 4 << 20;
-    char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    CHECK(p != MAP_FAILED);
-    fill(p, size);
-    size_t before = resident_bytes();
-    madvise(p, size, MADV_DONTNEED);
-    bool frees = before - resident_bytes() > size / 2;
-    munmap(p, size);
-    return frees;
-}
-
 /* 64 coroutines each touch 256 KiB of stack, then all finish. Returns
  * how much resident memory that left behind. */
 static size_t memory_left_by_64_coroutines(void)
@@ -206,4 +191,28 @@ TEST(a_large_pool_gives_its_memory_back)
     /* The second time, a few stacks stay warm (16 of 256 KiB), and the
      * other 48 gave their pages back. */
     CHECK(memory_left_by_64_coroutines() < 20 * 256 * 1024);
+}
+
+/* 20,000 stack sizes, one coroutine at a time: sizes share classes, and
+ * the pool keeps a bounded number of stacks whatever their sizes. */
+TEST(twenty_thousand_stack_sizes_keep_memory_and_mappings_bounded)
+{
+    size_t bytes = 2048;
+    sp_ctx warm_up = create_ctx(use_some_stack, &bytes);
+    while (!is_ctx_finished(warm_up))
+        yield_ctx();
+    destroy_ctx(warm_up);
+    size_t maps = count_mappings(), rss = resident_bytes();
+    for (size_t i = 0; i < 20000; i++) {
+        size_t size = 16 * 1024 + i * 97;   /* 16 KiB to about 2 MiB */
+        sp_ctx c = create_ctx_sized(use_some_stack, &bytes, size);
+        CHECK(c != NULL);
+        while (!is_ctx_finished(c))
+            yield_ctx();
+        destroy_ctx(c);
+    }
+    if (test_tool())
+        test_skip("the tool's own mappings and memory would be counted");
+    CHECK(count_mappings() - maps < 100);
+    CHECK(resident_bytes() - rss < 4 * 1024 * 1024);
 }

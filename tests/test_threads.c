@@ -135,3 +135,50 @@ TEST(a_race_between_coroutines_of_two_threads_is_found)
     CHECK(strstr(d.message, "ThreadSanitizer: data race") != NULL);
     CHECK(strstr(d.message, "race_body") != NULL);
 }
+
+/* A thread that exits leaves nothing behind: its coroutines, suspended or
+ * finished, are destroyed with it, their stacks and mappings given back. */
+static void wait_forever(void *touched)
+{
+    volatile char page[2048];
+    page[0] = *(char *)touched;
+    page[sizeof page - 1] = page[0];
+    for (;;)
+        switch_ctx(NULL);
+}
+
+static void *leave_100_suspended(void *unused)
+{
+    static char one = 1;
+    (void)unused;
+    for (int i = 0; i < 100; i++) {
+        sp_ctx c = create_ctx(wait_forever, &one);
+        if (c == NULL)
+            return (void *)1;
+        switch_ctx(c);
+    }
+    return NULL;
+}
+
+static void run_thread_leaving_coroutines(void)
+{
+    pthread_t t;
+    void *failed = NULL;
+    CHECK(pthread_create(&t, NULL, leave_100_suspended, NULL) == 0);
+    CHECK(pthread_join(t, &failed) == 0);
+    CHECK(failed == NULL);
+}
+
+TEST(threads_exiting_with_suspended_coroutines_give_everything_back)
+{
+    run_thread_leaving_coroutines();        /* the thread stack cache, arenas */
+    size_t maps = count_mappings(), rss = resident_bytes();
+    for (int i = 0; i < 100; i++)
+        run_thread_leaving_coroutines();
+    if (test_tool())
+        test_skip("the tool's own mappings and memory would be counted");
+    CHECK(count_mappings() <= maps + 2);
+    if (!dontneed_frees_memory())
+        test_skip("this environment keeps memory that was given back resident");
+    CHECK(resident_bytes() < rss + 2 * 1024 * 1024);    /* 10,000 stacks were touched */
+}

@@ -1,6 +1,7 @@
 /* The trace: one slice per stretch a context ran, in order, with the
  * right ids, and a mark for each create, finish and destroy. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -141,4 +142,36 @@ TEST(the_timeline_draws_stretches_lanes_and_switches_out_of_turn)
     CHECK_EQ(count(svg, "<path class='switch'"), 1);
     CHECK_EQ(count(svg, "class='made'"), 2);
     CHECK_EQ(count(svg, "class='done'"), 2);
+}
+
+/* A trace that cannot be written fails at once, and what runs meanwhile
+ * is not recorded for the next one. */
+TEST(a_failed_trace_leaves_nothing_for_the_next)
+{
+    char path[] = "/tmp/coroutine-trace-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    errno = 0;
+    CHECK_EQ(trace_ctx("/nonexistent-directory/trace.json"), -1);
+    CHECK_EQ(errno, ENOENT);
+    sp_ctx before = create_ctx(yield_twice, NULL);
+    while (!is_ctx_finished(before))
+        yield_ctx();
+
+    CHECK_EQ(trace_ctx(path), 0);
+    sp_ctx during = create_ctx(yield_twice, NULL);
+    while (!is_ctx_finished(during))
+        yield_ctx();
+    CHECK_EQ(trace_ctx(NULL), 0);
+
+    char lane[64];
+    const char *text = slurp(path);
+    unlink(path);
+    snprintf(lane, sizeof lane, "\"tid\":%zu,", get_ctx_id_of(during));
+    CHECK(strstr(text, lane) != NULL);
+    snprintf(lane, sizeof lane, "\"tid\":%zu,", get_ctx_id_of(before));
+    CHECK(strstr(text, lane) == NULL);
+    destroy_ctx(before);
+    destroy_ctx(during);
 }
