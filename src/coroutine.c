@@ -452,7 +452,6 @@ static sp_ctx create(coroutine fn, void *arg, size_t stack_size)
     struct s_ctx *ctx = new_ctx();
     if (ctx == NULL)
         goto out_enomem;
-    ctx->stack = (struct stack){0};
     if (stack_alloc(&ctx->stack, stack_size ? stack_size : 1024 * stack_page) != 0)
         goto out_unused_ctx;
     if (ctx_array_push(&g_ctx, ctx) != 0)

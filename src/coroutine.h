@@ -41,32 +41,51 @@
  * CAVEATS
  * - Stacks do not grow. Each has STACK_CAPACITY bytes unless created with
  *   create_ctx_sized(); memory is committed only as pages are touched, and
- *   a finished coroutine's stack is reused by the next.
- * - Overflowing a stack prints "coroutine N: stack overflow" and aborts:
- *   at once where a guard page can be afforded (a quarter of
- *   vm.max_map_count of them, or COROUTINE_GUARDED_STACKS from the
- *   environment), else when the coroutine next switches. This uses a
- *   SIGSEGV handler, installed at the first create and run on a per-thread
- *   alternate signal stack; faults that are not overflows go on to the
- *   handler installed before it. Other signal handlers run on the
- *   coroutine's stack unless installed with SA_ONSTACK: leave room.
+ *   a finished coroutine's stack is reused by the next. The pool of freed
+ *   stacks is bounded: 16 keep their memory, the rest only address space.
+ * - Below every stack lies a 64 KiB guard. Overflowing into it prints
+ *   "coroutine N: stack overflow at ..." and aborts, before anything else
+ *   is written. On Linux before 6.13 (no guard regions), only a budget of
+ *   stacks get a guard (half the free mappings, or fewer with
+ *   COROUTINE_GUARDED_STACKS); the others' overflow is reported when the
+ *   coroutine next switches, possibly after it wrote into another stack.
+ *   A frame larger than the guard jumps over it unless the code was built
+ *   with -fstack-clash-protection: build coroutine code with it. Without
+ *   it, such a frame is reported only if it faults or the coroutine
+ *   switches while below its stack. Every switch checks the stack pointer
+ *   of the coroutine it leaves. This uses a SIGSEGV handler, installed at
+ *   the first create and run on a per-thread alternate signal stack;
+ *   faults that are not overflows go on to the handler installed before
+ *   it. Other signal handlers run on the coroutine's stack unless
+ *   installed with SA_ONSTACK: leave room.
+ * - Environment: COROUTINE_GUARDED_STACKS (above), COROUTINE_GUARD_REGIONS=0
+ *   (use the path of older kernels), COROUTINE_TRACE (see trace_ctx). A
+ *   bad value is said once on stderr and the default used.
  * - Built with AddressSanitizer, ThreadSanitizer or valgrind's headers,
  *   the library tells them of every stack and switch by itself.
  * - State is per thread: each thread has its own main context and
  *   rotation, and a coroutine only ever runs on the thread that created it.
+ *   When a thread exits, the coroutines it still has are destroyed: their
+ *   stacks are freed without running them, so whatever they hold (memory,
+ *   locks, descriptors) is not released by them.
  * - The floating-point control words (rounding mode, exception masks) are
  *   part of each context. A new coroutine starts with its creator's.
  * - A coroutine's stack ends at its entry trampoline: nothing may unwind
- *   past it. A C++ exception must not leave the coroutine's function, and
- *   a coroutine must not call pthread_exit().
+ *   past it. A C++ exception must not leave the coroutine's function. In a
+ *   program with the C++ runtime, each coroutine has its own exceptions
+ *   being handled ('throw;' and std::current_exception() in a catch block
+ *   held across a switch see the coroutine's own).
  *
  * ERRORS
  * Two channels. When the system refuses (out of memory, out of mappings) or
  * an argument is invalid, a function returns NULL and sets errno; nothing
  * made before is harmed. When the caller breaks the contract (switching to a
  * finished or destroyed coroutine, destroying the running one, using a
- * coroutine of another thread), the library prints one line naming the
- * misuse and the coroutine to stderr, then calls abort().
+ * coroutine of another thread, live or exited, or ending a thread inside a
+ * coroutine with pthread_exit() or a cancellation), the library prints one
+ * line naming the misuse and the coroutine to stderr, then calls abort().
+ * A destroyed handle is recognised however many coroutines were made
+ * since; a pointer that was never a handle is not.
  *
  * NAMES
  * Public names follow the pattern verb_ctx: create_ctx, yield_ctx, ...
@@ -106,8 +125,9 @@ typedef void (*finalizer)(void);
  *           (Intel CET) are on; the first create also says so on stderr */
 sp_ctx create_ctx(coroutine fn, void *arg);
 
-/* As create_ctx, with a stack of at least 'stack_size' usable bytes
- * (rounded up to whole pages). Errors as create_ctx, and:
+/* As create_ctx, with at least 'stack_size' usable bytes of stack below
+ * the first frame, for every id (rounded up to a size class: whole pages,
+ * at most three significant bits in their count). Errors as create_ctx, and:
  *   EINVAL  'stack_size' is 0
  *   ENOMEM  'stack_size' is too large to map */
 sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size);

@@ -139,7 +139,27 @@ static void san_valgrind_deregister(unsigned id)
     VALGRIND_STACK_DEREGISTER(id);
     (void)id;
 }
+
+__attribute__((noinline, cold, unused))
+static void san_valgrind_noaccess(const void *p, size_t n)
+{
+    VALGRIND_MAKE_MEM_NOACCESS(p, n);
+    (void)p, (void)n;
+}
 #endif
+
+/* Memory of the library's that no code may touch now: chunk slots not
+ * handed out yet, stacks given back. Memcheck then skips it when it scans
+ * for leaks at exit, which over chunks of gigabytes would take minutes;
+ * san_stack_made makes a stack accessible again. */
+static inline void san_memory_unused(const void *p, size_t n)
+{
+#ifdef SAN_VALGRIND
+    if (san_under_valgrind())
+        san_valgrind_noaccess(p, n);
+#endif
+    (void)p, (void)n;
+}
 
 /* What each tool needs to know about one context. */
 struct san_ctx {

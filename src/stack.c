@@ -186,6 +186,11 @@ static size_t class_pages(size_t n)
  * top and the guard below. Shifts, not division: this is on every create. */
 static int slot_size(size_t usable, size_t *size)
 {
+    static __thread size_t last_usable, last_size;   /* most creates ask alike */
+    if (usable == last_usable && last_size != 0) {
+        *size = last_size;
+        return 0;
+    }
     size_t page = stack_page;
     size_t room = (STACK_TOP_ROOM + page - 1) & ~(page - 1);
     if (usable > (SIZE_MAX >> 2) - room - STACK_GUARD)
@@ -194,6 +199,8 @@ static int slot_size(size_t usable, size_t *size)
     if (pages > ((SIZE_MAX >> 2) >> page_shift))
         return -1;
     *size = (pages << page_shift) + room + STACK_GUARD;
+    last_usable = usable;
+    last_size = *size;
     return 0;
 }
 
@@ -219,6 +226,7 @@ static int map_chunk(struct size_class *c)
             munmap(p, bytes);
             return -1;
         }
+        san_memory_unused(p, bytes);
         c->carve = p;
         c->carve_left = n;
         c->next_chunk = 2 * n < most ? 2 * n : most;
@@ -324,7 +332,8 @@ static bool take_warm(size_t size, struct stack *s)
     for (size_t i = warm_len; i-- > 0;)
         if (warm[i].size == size) {
             *s = warm[i];
-            memmove(&warm[i], &warm[i + 1], (--warm_len - i) * sizeof *warm);
+            if (--warm_len > i)             /* not the newest: close the gap */
+                memmove(&warm[i], &warm[i + 1], (warm_len - i) * sizeof *warm);
             return true;
         }
     return false;
@@ -363,6 +372,7 @@ static void cool(struct stack *s)
         return;
     }
     madvise(stack_bottom(s), s->size - STACK_GUARD, MADV_DONTNEED);
+    san_memory_unused(stack_bottom(s), s->size - STACK_GUARD);
     if ((c = find_class(s->size)) != NULL)
         stack_array_push(&c->cold, *s);     /* no memory: the slot is lost
                                                until the thread exits */

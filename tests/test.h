@@ -98,9 +98,9 @@ size_t resident_bytes(void);
  * COROUTINE_GUARD_REGIONS is not 0? */
 bool guard_regions_in_use(void);
 
-/* Does madvise(MADV_DONTNEED) give memory back here? qemu-user 7.2 only
- * zeroes the pages, which stay resident. */
-bool dontneed_frees_memory(void);
+/* Do madvise(MADV_DONTNEED) and munmap give all memory back here?
+ * qemu-user 7.2 keeps some of it resident. */
+bool memory_is_given_back(void);
 
 /* Is the page holding 'addr' mapped? */
 bool is_mapped(const void *addr);

@@ -76,11 +76,29 @@ def function_name(ctx):
     return block.function.name if block is not None else hex(int(ctx["fn"]))
 
 
-def high_water(ctx):
+def deepest_from_memory(bottom, top):
+    """The lowest word that is not zero, read from the stack itself: where
+    no function can be called (a core file, a kernel that refuses gdb's
+    inferior calls). Untouched stack reads as zeros."""
+    inferior = gdb.selected_inferior()
+    block = 64 * 1024
+    for start in range(bottom, top, block):
+        data = bytes(inferior.read_memory(start, min(block, top - start)))
+        stripped = data.lstrip(b"\0")
+        if stripped:
+            first = start + (len(data) - len(stripped)) // 8 * 8
+            return top - first
+    return 0
+
+
+def high_water(ctx, bottom, top):
     try:
         return int(gdb.parse_and_eval("get_ctx_stack_used((sp_ctx)%d)" % int(ctx["handle"])))
     except gdb.error:
-        return None          # a core file: no function to call
+        try:
+            return deepest_from_memory(bottom, top)
+        except gdb.error:
+            return None
 
 
 class InfoCoroutines(gdb.Command):
@@ -104,7 +122,7 @@ range, bytes of stack in use now and at the deepest so far."""
                 top = base + size
                 stack = "%#x-%#x" % (base + STACK_GUARD, top)
                 in_use = top - (sp_now if state == "running" else int(ctx["sp"]))
-                deepest = high_water(ctx)
+                deepest = high_water(ctx, base + STACK_GUARD, top)
                 deepest = "-" if deepest is None else deepest
             print("%4d  %-11s  %-20s  %-31s  %8s  %8s" %
                   (int(ctx["id"]), state, function_name(ctx), stack, in_use, deepest))
