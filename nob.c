@@ -6,9 +6,12 @@
  *   ./nob docs     regenerate docs/how-it-works.md and docs/timeline.svg
  *                  from the demo's own output
  *   ./nob test     build and run the test suite with gcc and clang, at -O0
- *                  and -O2, under AddressSanitizer with UBSan, and (the
- *                  tests with threads) under ThreadSanitizer, and under
- *                  valgrind; the gdb commands in tools/gdb; the fuzzer,
+ *                  and -O2 (and again on the fallback path of kernels
+ *                  without guard regions, and on the shared library), under
+ *                  AddressSanitizer with UBSan, and (the tests with threads)
+ *                  under ThreadSanitizer, and under valgrind; a C++ program's
+ *                  exceptions; an install used as a user would; the gdb
+ *                  commands in tools/gdb; the fuzzer,
  *                  over its corpus and for a while (a minute in CI); then for
  *                  aarch64 and riscv64 under qemu. The last line sums it
  *                  up: N passed, N failed
@@ -16,6 +19,11 @@
  *                  without the trace to weigh what it costs while off
  *                  (arguments go to them; --quick for a fast smoke run)
  *   ./nob fuzz N   fuzz the API for N seconds (libFuzzer, clang)
+ *   ./nob install [--prefix DIR] [--destdir DIR]
+ *                  install the static and shared libraries, the header, the
+ *                  pkg-config file, the man pages, the gdb commands and the
+ *                  docs (prefix /usr/local by default); ./nob uninstall with
+ *                  the same options removes them
  *
  * The target folder src/<os>_<arch>/ is picked here, once, so that no
  * source file has to ask which machine it is on.
@@ -24,6 +32,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <time.h>
 
 #if defined(__linux__) && defined(__x86_64__)
 #define HOST_TARGET "linux_x86_64"
@@ -62,6 +71,7 @@ typedef struct {
     const char *extra;      /* one more flag for C, or NULL */
     bool fallback;          /* run with COROUTINE_GUARD_REGIONS=0: stacks
                                guarded the way kernels before 6.13 allow */
+    bool shared;            /* link the tests with the shared library */
 } Config;
 
 /* Targets tested under emulation, and the Debian packages that bring them. */
@@ -225,6 +235,103 @@ static size_t list_files(const char *dir, const char *prefix, const char *suffix
     return n;
 }
 
+/* {=====================================================================
+ * The shared library
+ * ====================================================================== */
+
+/* A part of the version, from coroutine.h, where it is written once. */
+static int header_version(const char *part)
+{
+    FILE *f = fopen(SRC "/coroutine.h", "r");
+    char line[256], name[64];
+    int value = -1;
+    snprintf(name, sizeof name, "#define COROUTINE_VERSION_%s %%d", part);
+    while (f != NULL && value < 0 && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, name, &value) != 1)
+            value = -1;
+    if (f != NULL)
+        fclose(f);
+    return value;
+}
+
+static const char *version(void)
+{
+    return nob_fmt("%d.%d.%d", header_version("MAJOR"), header_version("MINOR"),
+                   header_version("PATCH"));
+}
+
+/* libcoroutine.so.MAJOR: what programs record, and find at run time. */
+static const char *so_name(void)
+{
+    return nob_fmt("libcoroutine.so.%d", header_version("MAJOR"));
+}
+
+static const char *so_path(const Config *c)
+{
+    return nob_fmt("%s/libcoroutine.so.%s", c->dir, version());
+}
+
+/* What keeps the library's control-flow marks (see test_notes): every
+ * object must carry them. Not SHSTK, which a switch cannot honour. */
+static const char *control_flow_flag(const Config *c)
+{
+    if (strcmp(c->target, "linux_x86_64") == 0)
+        return "-fcf-protection=branch";
+    if (strcmp(c->target, "linux_aarch64") == 0)
+        return "-mbranch-protection=bti";
+    return NULL;
+}
+
+/* Position-independent objects in <dir>/pic, linked into <dir>/
+ * libcoroutine.so.X.Y.Z exporting only what src/coroutine.map lists, with
+ * the two symbolic links beside it. Thread-local variables use the
+ * initial-exec model, as in a program: the general model would call
+ * __tls_get_addr on every switch. No startup files: the library needs none,
+ * and Debian's lack the IBT mark. */
+static bool build_shared(const Config *c)
+{
+    const char *srcs[8], *objs[8], *out = so_path(c);
+    size_t n = lib_sources(c, srcs);
+    bool ok = nob_mkdir_p(nob_fmt("%s/pic", c->dir));
+    for (size_t i = 0; ok && i < n; i++) {
+        const char *base = strrchr(srcs[i], '/') + 1;
+        objs[i] = nob_fmt("%s/pic/%.*s.o", c->dir, (int)(strrchr(base, '.') - base), base);
+        if (!stale(objs[i], &srcs[i], 1))
+            continue;
+        Nob_Cmd cmd = {0};
+        add_cflags(&cmd, c, srcs[i]);
+        nob_cmd_push(&cmd, "-fPIC");
+        if (!is_asm(srcs[i]))
+            nob_cmd_push(&cmd, "-ftls-model=initial-exec");
+        if (control_flow_flag(c) != NULL && !is_asm(srcs[i]))
+            nob_cmd_push(&cmd, control_flow_flag(c));
+        nob_cmd_append(&cmd, "-c", srcs[i], "-o", objs[i]);
+        ok = nob_cmd_run(&cmd);
+        nob_cmd_free(&cmd);
+    }
+    if (!ok)
+        return false;
+    const char *map = SRC "/coroutine.map";
+    if (nob_needs_rebuild(out, objs, n) || nob_needs_rebuild(out, &map, 1)) {
+        Nob_Cmd cmd = {0};
+        nob_cmd_append(&cmd, c->cc, "-shared", "-nostartfiles", "-g",
+                       nob_fmt("-Wl,-soname,%s", so_name()),
+                       "-Wl,--version-script=" SRC "/coroutine.map", "-Wl,-z,noexecstack",
+                       "-o", out);
+        for (size_t i = 0; i < n; i++)
+            nob_cmd_push(&cmd, objs[i]);
+        nob_cmd_append(&cmd, "-pthread");
+        ok = nob_cmd_run(&cmd);
+        nob_cmd_free(&cmd);
+    }
+    const char *major = nob_fmt("%s/%s", c->dir, so_name()), *dev = nob_fmt("%s/libcoroutine.so", c->dir);
+    unlink(major);
+    unlink(dev);
+    return ok && symlink(strrchr(out, '/') + 1, major) == 0 && symlink(so_name(), dev) == 0;
+}
+
+/* }===================================================================== */
+
 /* The suite is two programs. 'tests' links the whole library. 'platform_test'
  * links only the target's platform.c and asm.s, with a stand-in scheduler,
  * so it can watch every entry into C that the assembly makes. */
@@ -238,8 +345,9 @@ static bool build_tests(const Config *c)
     n += list_files(TESTS, "test_", ".c", srcs + n, 32);
     size_t first_target = n;
     n += list_files(target_dir, "test_", ".s", srcs + n, 8);
-    const char *libs[] = {lib_path(c)};
-    if (!build_program(c, nob_fmt("%s/tests", c->dir), srcs, n, libs, 1))
+    const char *libs[] = {c->shared ? so_path(c) : lib_path(c), "-Wl,-rpath,$ORIGIN"};
+    if ((c->shared && !build_shared(c)) ||
+        !build_program(c, nob_fmt("%s/tests", c->dir), srcs, n, libs, c->shared ? 2 : 1))
         return false;
 
     const char *psrcs[16];
@@ -562,6 +670,226 @@ static void test_docs(Tally *t)
 
 /* }===================================================================== */
 
+/* {=====================================================================
+ * Installing: ./nob install [--prefix DIR] [--destdir DIR], and uninstall
+ * ====================================================================== */
+
+/* One file to install: 'from' in the tree (or, for a link, the text of the
+ * link), 'to' under the prefix. */
+typedef struct {
+    const char *from;
+    const char *to;
+    bool link;
+    bool executable;
+} Install_Item;
+
+#define MAX_INSTALL 64
+#define MAN_DIR "build/man"
+#define PC_FILE "build/coroutine.pc"
+
+/* Everything ./nob install puts under 'prefix'. */
+static size_t install_plan(const char *prefix, Install_Item *items)
+{
+    size_t n = 0;
+    const char *so = nob_fmt("libcoroutine.so.%s", version());
+    items[n++] = (Install_Item){"build/libcoroutine.a", "lib/libcoroutine.a", false, false};
+    items[n++] = (Install_Item){nob_fmt("build/%s", so), nob_fmt("lib/%s", so), false, true};
+    items[n++] = (Install_Item){so, nob_fmt("lib/%s", so_name()), true, false};
+    items[n++] = (Install_Item){so_name(), "lib/libcoroutine.so", true, false};
+    items[n++] = (Install_Item){SRC "/coroutine.h", "include/coroutine.h", false, false};
+    items[n++] = (Install_Item){PC_FILE, "lib/pkgconfig/coroutine.pc", false, false};
+    items[n++] = (Install_Item){"tools/gdb/coroutines.py",
+                                nob_fmt("share/gdb/auto-load%s/lib/%s-gdb.py", prefix, so), false,
+                                false};
+    const char *files[32];
+    size_t k = list_files(MAN_DIR, "", ".3", files, 32);
+    for (size_t i = 0; i < k && n < MAX_INSTALL; i++)
+        items[n++] = (Install_Item){files[i], nob_fmt("share/man/man3/%s",
+                                                      strrchr(files[i], '/') + 1), false, false};
+    const char *docs[] = {"README.md", "docs/how-it-works.md", "docs/performance.md",
+                          "docs/timeline.svg"};
+    for (size_t i = 0; i < COUNT(docs); i++)
+        items[n++] = (Install_Item){docs[i], nob_fmt("share/doc/coroutine/%s",
+                                                     strrchr(docs[i], '/') ? strrchr(docs[i], '/') + 1
+                                                                           : docs[i]), false, false};
+    k = list_files(EXAMPLES, "", ".c", files, 32);
+    k += list_files(EXAMPLES, "", ".expected", files + k, 32 - k);
+    for (size_t i = 0; i < k && n < MAX_INSTALL; i++)
+        items[n++] = (Install_Item){files[i], nob_fmt("share/doc/coroutine/%s", files[i]), false,
+                                    false};
+    return n;
+}
+
+/* The pkg-config file, for 'prefix'. */
+static bool write_pc(const char *prefix)
+{
+    FILE *f = fopen(PC_FILE, "w");
+    if (f == NULL)
+        return false;
+    fprintf(f, "prefix=%s\nexec_prefix=${prefix}\nlibdir=${exec_prefix}/lib\n"
+               "includedir=${prefix}/include\n\n"
+               "Name: coroutine\n"
+               "Description: User-space coroutines for Linux, the switch in hand-written assembly\n"
+               "Version: %s\n"
+               "Cflags: -I${includedir}\n"
+               "Libs: -L${libdir} -lcoroutine\n"
+               "Libs.private: -pthread\n",
+            prefix, version());
+    return fclose(f) == 0;
+}
+
+/* The manual pages, from the header, by tools/manpages.c. */
+static bool write_man_pages(void)
+{
+    Nob_Cmd cmd = {0};
+    time_t now = time(NULL);
+    char date[16];
+    strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
+    nob_cmd_append(&cmd, "cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
+                   "-o", "build/manpages", "tools/manpages.c");
+    bool ok = nob_mkdir_p(MAN_DIR) && nob_cmd_run(&cmd);
+    nob_cmd_free(&cmd);
+    nob_cmd_append(&cmd, "build/manpages", SRC "/coroutine.h", MAN_DIR, version(), date);
+    ok = ok && nob_cmd_run(&cmd);
+    nob_cmd_free(&cmd);
+    return ok;
+}
+
+static bool copy_file(const char *from, const char *to, bool executable)
+{
+    FILE *in = fopen(from, "rb"), *out = NULL;
+    char buf[1 << 16];
+    bool ok = in != NULL;
+    unlink(to);                 /* a running program may map the old one */
+    if (ok)
+        ok = (out = fopen(to, "wb")) != NULL;
+    for (size_t n; ok && (n = fread(buf, 1, sizeof buf, in)) > 0;)
+        ok = fwrite(buf, 1, n, out) == n;
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        ok = false;
+    return ok && chmod(to, executable ? 0755 : 0644) == 0;
+}
+
+static const char *parent_of(const char *path)
+{
+    return nob_fmt("%.*s", (int)(strrchr(path, '/') - path), path);
+}
+
+/* An absolute path, as the installed files must name it. */
+static const char *absolute(const char *path)
+{
+    char cwd[4096];
+    if (path[0] == '/' || getcwd(cwd, sizeof cwd) == NULL)
+        return path;
+    return nob_fmt("%s/%s", cwd, path);
+}
+
+static bool install_to(const char *prefix, const char *destdir)
+{
+    Install_Item items[MAX_INSTALL];
+    if (cmd_build() != 0 || !build_shared(&default_config) || !write_man_pages() ||
+        !write_pc(prefix))
+        return false;
+    size_t n = install_plan(prefix, items);
+    for (size_t i = 0; i < n; i++) {
+        const char *to = nob_fmt("%s%s/%s", destdir, prefix, items[i].to);
+        bool ok = nob_mkdir_p(parent_of(to));
+        if (ok && items[i].link) {
+            unlink(to);
+            ok = symlink(items[i].from, to) == 0;
+        } else if (ok) {
+            ok = copy_file(items[i].from, to, items[i].executable);
+        }
+        printf("[install] %s\n", to);
+        if (!ok) {
+            fprintf(stderr, "nob: cannot install %s: %s\n", to, strerror(errno));
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Remove what install_to put there, then the folders it made, as far up
+ * as they are empty; the prefix itself stays. */
+static bool uninstall_from(const char *prefix, const char *destdir)
+{
+    Install_Item items[MAX_INSTALL];
+    const char *root = nob_fmt("%s%s", destdir, prefix);
+    size_t n = install_plan(prefix, items);
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        const char *to = nob_fmt("%s/%s", root, items[i].to);
+        if (unlink(to) != 0 && errno != ENOENT) {
+            fprintf(stderr, "nob: cannot remove %s: %s\n", to, strerror(errno));
+            ok = false;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        for (const char *dir = parent_of(nob_fmt("%s/%s", root, items[i].to));
+             strlen(dir) > strlen(root) && rmdir(dir) == 0; dir = parent_of(dir))
+            continue;
+    return ok;
+}
+
+/* --prefix DIR (default /usr/local) and --destdir DIR (or $DESTDIR). */
+static bool install_options(int argc, char **argv, const char **prefix, const char **destdir)
+{
+    *prefix = "/usr/local";
+    *destdir = getenv("DESTDIR") ? getenv("DESTDIR") : "";
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) {
+            *prefix = absolute(argv[++i]);
+        } else if (strcmp(argv[i], "--destdir") == 0 && i + 1 < argc) {
+            *destdir = absolute(argv[++i]);
+        } else {
+            fprintf(stderr, "usage: ./nob install|uninstall [--prefix DIR] [--destdir DIR]\n");
+            return false;
+        }
+    }
+    while (strlen(*prefix) > 1 && (*prefix)[strlen(*prefix) - 1] == '/')
+        *prefix = nob_fmt("%.*s", (int)strlen(*prefix) - 1, *prefix);
+    return true;
+}
+
+static int cmd_install(int argc, char **argv, bool install)
+{
+    const char *prefix, *destdir;
+    if (!install_options(argc, argv, &prefix, &destdir))
+        return 2;
+    return (install ? install_to(prefix, destdir) : uninstall_from(prefix, destdir)) ? 0 : 1;
+}
+
+/* Install into a scratch prefix, let tests/test_install.sh use it as a
+ * user would, uninstall, and check that nothing is left. */
+static void test_install(Tally *t)
+{
+    const char *prefix = absolute("build/install-test/usr");
+    Nob_Cmd cmd = {0};
+    Nob_Output out = {0};
+    nob_cmd_append(&cmd, "rm", "-rf", "build/install-test");
+    bool ok = nob_cmd_run(&cmd) && nob_mkdir_p(prefix) && install_to(prefix, "");
+    nob_cmd_free(&cmd);
+    if (!ok) {
+        printf("install: FAILED\n");
+        t->failed++;
+        return;
+    }
+    nob_cmd_append(&cmd, "sh", TESTS "/test_install.sh", prefix, version());
+    tally_run("install", &cmd, t);
+    nob_cmd_free(&cmd);
+    nob_cmd_append(&cmd, "find", prefix, "-mindepth", "1");
+    ok = uninstall_from(prefix, "") && nob_cmd_run_capture(&cmd, &out) && out.len == 0;
+    nob_cmd_free(&cmd);
+    printf("uninstall: leaves %s empty: %s\n", prefix, ok ? "ok" : "FAILED");
+    t->passed += ok;
+    t->failed += !ok;
+    free(out.data);
+}
+
+/* }===================================================================== */
+
 /* ./nob example NAME: build and run examples/NAME.c. */
 static int cmd_example(int argc, char **argv)
 {
@@ -775,6 +1103,13 @@ static void test_native(Tally *t)
             test_config(&c, true, t);
             if (j == 1)
                 test_fallback(&c, t);
+            if (i == 0 && j == 1) {             /* the suite on the shared library */
+                Config shared = c;
+                shared.name = "gcc-O2-shared";
+                shared.dir = "build/test/gcc-O2-shared";
+                shared.shared = true;
+                test_config(&shared, false, t);
+            }
             if (i == 0 && j == 0)
                 test_gdb(&c, t);
         }
@@ -844,6 +1179,7 @@ static void test_emulated(Tally *t)
         Config c = {nob_fmt("%s-O2", x->target), cc, "-O2", true, x->target,
                     nob_fmt("build/test/%s-O2", x->target), nob_fmt("%s-ar", x->triplet),
                     x->emulator, nob_fmt("/usr/%s", x->triplet), NULL, NULL, false, NULL};
+        c.shared = true;                        /* this target's shared library, under test */
         test_config(&c, false, t);
         smoke_bench(&c, t);
         if (strcmp(x->target, "linux_aarch64") == 0) {
@@ -879,6 +1215,7 @@ static int cmd_test(void)
         t.failed++;
     test_native(&t);
     test_examples(&t);
+    test_install(&t);
     test_docs(&t);
     Config cet = {"cet", "gcc", "-O2", true, HOST_TARGET, "build/test/cet", "ar", NULL, NULL,
                   NULL, NULL, false, "-fcf-protection=full"};
@@ -897,7 +1234,8 @@ static int cmd_test(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ./nob [test|bench [ARGS...]|fuzz [SECONDS]|example NAME|docs|help]\n");
+    fprintf(f, "usage: ./nob [test|bench [ARGS...]|fuzz [SECONDS]|example NAME|docs|\n"
+               "              install|uninstall [--prefix DIR] [--destdir DIR]|help]\n");
 }
 
 int main(int argc, char **argv)
@@ -915,6 +1253,8 @@ int main(int argc, char **argv)
         return cmd_example(argc - 2, argv + 2);
     if (strcmp(argv[1], "docs") == 0)
         return cmd_docs();
+    if (strcmp(argv[1], "install") == 0 || strcmp(argv[1], "uninstall") == 0)
+        return cmd_install(argc - 2, argv + 2, strcmp(argv[1], "install") == 0);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return 0;

@@ -17,7 +17,7 @@ struct generator {
 
 static void fibonacci(void *arg)
 {
-    struct generator *g = arg;
+    struct generator *g = (struct generator *)arg;   /* C++ wants the cast */
     unsigned long a = 0, b = 1;
     for (;;) {
         g->value = a;
@@ -38,7 +38,7 @@ static unsigned long next_value(struct generator *g)
 
 int main(void)
 {
-    struct generator g = {0};
+    struct generator g = {NULL, NULL, 0};
     g.ctx = create_ctx(fibonacci, &g);
     for (int i = 0; i < 10; i++)
         printf("fibonacci %d = %lu\n", i, next_value(&g));

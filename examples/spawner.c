@@ -16,7 +16,7 @@ struct task {
 
 static void worker(void *arg)
 {
-    struct task *t = arg;
+    struct task *t = (struct task *)arg;   /* C++ wants the cast */
     size_t me = get_ctx_id();
     printf("%*scoroutine %zu (child of %zu) starts\n", 2 * t->depth, "", me, t->parent);
     if (t->depth < 2) {

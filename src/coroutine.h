@@ -22,6 +22,8 @@
  *     finished   its function returned. Its stack is already released; the
  *                handle stays valid for is_ctx_finished() until
  *                destroy_ctx().
+ *     destroyed  destroy_ctx() freed it, or its thread exited. The handle
+ *                is stale: passing it to any call is misuse, and aborts.
  *
  * EXAMPLE
  *     static void count(void *arg) {
@@ -101,6 +103,14 @@
 extern "C" {
 #endif
 
+/* The library's version. MAJOR changes when a program built against an
+ * older version could break (a call removed or changed); MINOR when calls
+ * are added; PATCH for fixes. The shared library's soname carries MAJOR. */
+#define COROUTINE_VERSION_MAJOR 1
+#define COROUTINE_VERSION_MINOR 0
+#define COROUTINE_VERSION_PATCH 0
+#define COROUTINE_VERSION "1.0.0"
+
 /* A coroutine handle. The structure is private. */
 typedef struct s_ctx *sp_ctx;
 
@@ -125,9 +135,10 @@ typedef void (*finalizer)(void);
  *           (Intel CET) are on; the first create also says so on stderr */
 sp_ctx create_ctx(coroutine fn, void *arg);
 
-/* As create_ctx, with at least 'stack_size' usable bytes of stack below
- * the first frame, for every id (rounded up to a size class: whole pages,
- * at most three significant bits in their count). Errors as create_ctx, and:
+/* As create_ctx, with a stack of at least 'stack_size' usable bytes. They
+ * lie below the first frame, for every id; the size is rounded up to a size
+ * class (whole pages, at most three significant bits in their count).
+ * Errors as create_ctx, and:
  *   EINVAL  'stack_size' is 0
  *   ENOMEM  'stack_size' is too large to map */
 sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size);
@@ -191,18 +202,19 @@ struct ctx_slot {
 /* The most slots a saved frame has, on any target. */
 #define CTX_FRAME_MAX 24
 
-/* Fill 'slots' (room for 'max') with the frame that 'ctx' left on its
- * stack when it was suspended, or that create_ctx laid out if it has not
- * run yet, lowest address first; the values are read from memory. Returns
- * the number of slots in the frame (at most CTX_FRAME_MAX), 0 for the
- * running context, main (NULL) or a finished one.
+/* The saved frame of a suspended coroutine, slot by slot. Fills 'slots'
+ * (room for 'max') with the frame that 'ctx' left on its stack when it was
+ * suspended, or that create_ctx laid out if it has not run yet, lowest
+ * address first; the values are read from memory.
+ * Returns the number of slots in the frame (at most CTX_FRAME_MAX), 0 for
+ * the running context, main (NULL) or a finished one.
  * Aborts: 'ctx' was destroyed or belongs to another thread. */
 size_t get_ctx_frame(sp_ctx ctx, struct ctx_slot *slots, size_t max);
 
 /* ==== Tracing =========================================================== */
 
-/* Record who runs when, in every thread, and write it to 'path' when
- * tracing stops (trace_ctx(NULL)) or the process exits: Chrome's
+/* Record who runs when, in every thread. The record is written to 'path'
+ * when tracing stops (trace_ctx(NULL)) or the process exits: Chrome's
  * trace-event format, which Perfetto and chrome://tracing open, with one
  * lane per context and a slice for each stretch it ran, and marks for
  * each create, finish and destroy; or, for a name ending in .svg, a

@@ -33,7 +33,6 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct event_array events;            /* under 'lock' */
 static char *path;                           /* where to write; NULL: off */
 static FILE *out;                            /* open on it since tracing began */
-static bool at_exit_registered;
 
 bool trace_on;
 unsigned trace_session;
@@ -268,7 +267,9 @@ static int write_trace(FILE *f)
     return fclose(f) == 0 ? 0 : -1;
 }
 
-static void stop_at_exit(void)
+/* A destructor rather than atexit(): in the shared library, atexit would
+ * need the startup files, which would take the library's IBT mark away. */
+__attribute__((destructor)) static void stop_at_exit(void)
 {
     trace_ctx(NULL);
 }
@@ -309,8 +310,6 @@ static int start_tracing(const char *file)
         errno = ENOMEM;
         return -1;
     }
-    if (!at_exit_registered)
-        at_exit_registered = atexit(stop_at_exit) == 0;
     __atomic_add_fetch(&trace_session, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&trace_on, true, __ATOMIC_RELAXED);
     trace_hook_changed();
