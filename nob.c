@@ -720,7 +720,15 @@ static size_t install_plan(const char *prefix, Install_Item *items)
     return n;
 }
 
-/* The pkg-config file, for 'prefix'. */
+/* Does the dynamic loader look in 'prefix'/lib by itself (after ldconfig)? */
+static bool system_prefix(const char *prefix)
+{
+    return strcmp(prefix, "/usr") == 0 || strcmp(prefix, "/usr/local") == 0;
+}
+
+/* The pkg-config file, for 'prefix'. Elsewhere than the system's
+ * prefixes, programs also record where the shared library is, so that
+ * they run without LD_LIBRARY_PATH. */
 static bool write_pc(const char *prefix)
 {
     FILE *f = fopen(PC_FILE, "w");
@@ -732,9 +740,9 @@ static bool write_pc(const char *prefix)
                "Description: User-space coroutines for Linux, the switch in hand-written assembly\n"
                "Version: %s\n"
                "Cflags: -I${includedir}\n"
-               "Libs: -L${libdir} -lcoroutine\n"
+               "Libs: -L${libdir} %s-lcoroutine\n"
                "Libs.private: -pthread\n",
-            prefix, version());
+            prefix, version(), system_prefix(prefix) ? "" : "-Wl,-rpath,${libdir} ");
     return fclose(f) == 0;
 }
 
@@ -807,6 +815,12 @@ static bool install_to(const char *prefix, const char *destdir)
             fprintf(stderr, "nob: cannot install %s: %s\n", to, strerror(errno));
             return false;
         }
+    }
+    if (*destdir == '\0' && system_prefix(prefix) && geteuid() == 0) {
+        Nob_Cmd cmd = {0};                  /* the loader's cache, for the new soname */
+        nob_cmd_append(&cmd, "ldconfig");
+        nob_cmd_run(&cmd);
+        nob_cmd_free(&cmd);
     }
     return true;
 }

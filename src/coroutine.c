@@ -50,6 +50,9 @@ struct s_ctx {
     sp_ctx handle;           /* the handle that names this memory now */
     uint32_t state;          /* enum ctx_state */
     uint64_t thread;         /* serial number of that thread */
+    uintptr_t first_here;    /* the first generation this thread handed out
+                                from this memory: older handles were
+                                another thread's */
     const char *floor;       /* the stack pointer stays above this; main: NULL */
     const char *tripwire;    /* an unguarded stack's tripwire; else NULL */
     size_t id;               /* 0 for main, else unique in the process */
@@ -82,12 +85,12 @@ static __thread uint64_t thread_serial;      /* never reused, unlike &main_ctx *
 static uint64_t last_thread_serial;
 
 /* Destroyed contexts wait in a queue, oldest first, before their memory is
- * used again, so that generations wrap as late as possible. Past SPARE_MAX
- * a thread hands its oldest to the process-wide queue, where threads that
- * run short take them from; a thread that exits hands over all of its own.
- * A context whose generation would wrap is never used again. */
+ * used again, so that generations wrap as late as possible. A thread that
+ * exits hands its queue to the process, where threads that run short take
+ * from; memory moves between threads only then, so a stale handle is
+ * always named rightly as this thread's or another's. A context whose
+ * generation would wrap is never used again. */
 #define SPARE_MIN 64
-#define SPARE_MAX 1024
 struct ctx_queue {
     struct s_ctx *oldest;    /* linked through 'next' */
     struct s_ctx *newest;
@@ -194,6 +197,8 @@ static struct s_ctx *dequeue(struct ctx_queue *q)
     return ctx;
 }
 
+/* Memory that served a thread that exited: from now on, its older
+ * handles are named as another thread's. */
 static struct s_ctx *take_shared_spare(void)
 {
     struct s_ctx *ctx = NULL;
@@ -203,6 +208,10 @@ static struct s_ctx *take_shared_spare(void)
     if (shared_spares.count > SPARE_MIN)
         ctx = dequeue(&shared_spares);
     pthread_mutex_unlock(&shared_lock);
+    if (ctx != NULL) {
+        ctx->thread = thread_serial;
+        ctx->first_here = (uintptr_t)ctx->handle >> HANDLE_SHIFT;
+    }
     return ctx;
 }
 
@@ -217,7 +226,9 @@ static struct s_ctx *new_ctx(void)
         free(ctx);                        /* no room for a generation */
         return NULL;
     }
-    ctx->handle = (sp_ctx)ctx;            /* generation 0: the first is 1 */
+    ctx->handle = (sp_ctx)ctx;            /* generation 0 */
+    ctx->thread = thread_serial;
+    ctx->first_here = 0;
     return ctx;
 }
 
@@ -235,11 +246,6 @@ static void retire_ctx(struct s_ctx *ctx)
         return;
     }
     enqueue(&spares, ctx);
-    if (spares.count > SPARE_MAX) {
-        pthread_mutex_lock(&shared_lock);
-        enqueue(&shared_spares, dequeue(&spares));
-        pthread_mutex_unlock(&shared_lock);
-    }
 }
 
 /* The memory was never handed out: back it goes, generation unchanged. */
@@ -489,17 +495,19 @@ sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size)
 }
 
 /* Abort: 'handle' no longer names a coroutine. Its memory tells whose it
- * was, and its id while not yet reused (the generation just past the
- * handle's). A handle of a thread that exited was destroyed with it. */
+ * was: another thread's if the memory serves another thread now, or
+ * served one before this thread took it; and its id while not yet reused
+ * (the generation just past the handle's). A handle of a thread that
+ * exited was destroyed with it, and is named as another thread's. */
 __attribute__((noreturn, cold))
 static void stale_handle(sp_ctx handle, const struct s_ctx *ctx, const char *caller)
 {
-    bool unused_since = ((uintptr_t)ctx->handle >> HANDLE_SHIFT) ==
-                        ((uintptr_t)handle >> HANDLE_SHIFT) + 1;
+    uintptr_t generation = (uintptr_t)handle >> HANDLE_SHIFT;
+    bool unused_since = ((uintptr_t)ctx->handle >> HANDLE_SHIFT) == generation + 1;
     char id[40] = "";
     if (unused_since)
         snprintf(id, sizeof id, " (id %zu)", ctx->id);
-    if (ctx->thread != thread_serial)
+    if (ctx->thread != thread_serial || generation < ctx->first_here)
         misuse("%s: coroutine %p%s belongs to another thread", caller, (void *)handle, id);
     misuse("%s: coroutine %p%s was destroyed", caller, (void *)handle, id);
 }

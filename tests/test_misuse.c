@@ -170,14 +170,15 @@ TEST(a_stale_handle_is_named_after_10000_creates)
     }
 }
 
-/* A thread makes a coroutine, starts it and exits. */
+/* A thread makes coroutines, starts one and exits: the memory of its 200
+ * contexts goes to the process, for other threads to reuse. */
 static void *make_one_and_exit(void *out)
 {
-    sp_ctx c = create_ctx(nothing, NULL);
     sp_ctx waiting = create_ctx(switch_to_main_forever, NULL);
     switch_ctx(waiting);
     *(sp_ctx *)out = waiting;
-    (void)c;
+    for (int i = 0; i < 199; i++)
+        create_ctx(nothing, NULL);
     return NULL;
 }
 
@@ -248,4 +249,29 @@ TEST(pthread_exit_inside_a_coroutine_aborts)
     CHECK(sscanf(d.message, "id %zu", &id) == 1);
     snprintf(needle, sizeof needle, "coroutine %zu: the thread exited inside it", id);
     CHECK(died_with(&d, SIGABRT, needle));
+}
+
+/* The exited thread's context memory may serve this thread since: its
+ * handle is still another thread's. */
+static void use_handle_of_exited_thread_after_reuse(void *unused)
+{
+    pthread_t t;
+    sp_ctx c = NULL, mine[2000];
+    (void)unused;
+    pthread_create(&t, NULL, make_one_and_exit, &c);
+    pthread_join(t, NULL);
+    for (int round = 0; round < 3; round++) {     /* takes the exited thread's memory */
+        for (int i = 0; i < 2000; i++)
+            mine[i] = create_ctx(nothing, NULL);
+        for (int i = 0; i < 2000; i++)
+            destroy_ctx(mine[i]);
+    }
+    switch_ctx(c);
+    _exit(0);
+}
+
+TEST(a_handle_of_an_exited_thread_is_named_after_its_memory_is_reused)
+{
+    struct death d = run_in_child(use_handle_of_exited_thread_after_reuse, NULL);
+    CHECK(died_with(&d, SIGABRT, "belongs to another thread"));
 }
