@@ -19,6 +19,8 @@
  *                  without the trace to weigh what it costs while off
  *                  (arguments go to them; --quick for a fast smoke run)
  *   ./nob fuzz N   fuzz the API for N seconds (libFuzzer, clang)
+ *   ./nob deps     print which file of src/ uses which, from nm of the
+ *                  objects, and fail if the graph has a cycle
  *   ./nob install [--prefix DIR] [--destdir DIR]
  *                  install the static and shared libraries, the header, the
  *                  pkg-config file, the man pages, the gdb commands and the
@@ -49,7 +51,7 @@
 static const char *warnings[] = {"-Wall", "-Wextra", "-Wpedantic"};
 static const char *headers[] = {
     SRC "/coroutine.h", SRC "/platform.h", SRC "/stack.h", SRC "/array.h", SRC "/sanitizer.h",
-    SRC "/trace.h",
+    SRC "/trace.h", SRC "/context.h", SRC "/internal.h", SRC "/overflow.h", SRC "/arrival.h",
     TESTS "/test.h", BENCH "/bench.h",
 };
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -123,15 +125,33 @@ static const char *lib_path(const Config *c)
     return nob_fmt("%s/libcoroutine.a", c->dir);
 }
 
-/* The library's sources: the portable core, then the target's two files. */
+/* The portable core, one file a job (see the README's file table). */
+static const char *core_sources[] = {
+    SRC "/coroutine.c", SRC "/switch.c", SRC "/context.c", SRC "/stack.c",
+    SRC "/overflow.c", SRC "/arrival.c", SRC "/trace.c", SRC "/trace_write.c",
+    SRC "/inspect.c",
+};
+
+/* What a target folder provides (platform.h). */
+static const char *target_platform(const Config *c)
+{
+    return nob_fmt(SRC "/%s/platform.c", c->target);
+}
+
+static const char *target_asm(const Config *c)
+{
+    return nob_fmt(SRC "/%s/asm.s", c->target);
+}
+
+/* The library's sources: the portable core, then the target's files. */
 static size_t lib_sources(const Config *c, const char **out)
 {
     size_t n = 0;
-    out[n++] = SRC "/coroutine.c";
-    out[n++] = SRC "/stack.c";
-    out[n++] = SRC "/trace.c";
-    out[n++] = nob_fmt(SRC "/%s/platform.c", c->target);
-    out[n++] = nob_fmt(SRC "/%s/asm.s", c->target);
+    for (size_t i = 0; i < COUNT(core_sources); i++)
+        out[n++] = core_sources[i];
+    out[n++] = nob_fmt(SRC "/%s/process.c", c->target);
+    out[n++] = target_platform(c);
+    out[n++] = target_asm(c);
     return n;
 }
 
@@ -156,9 +176,9 @@ static bool stale(const char *out, const char **srcs, size_t n)
 /* Compile the library's objects and archive them. */
 static bool build_library(const Config *c)
 {
-    const char *srcs[8], *objs[8];
+    const char *srcs[16], *objs[16];
     size_t n = lib_sources(c, srcs);
-    Nob_Cmd cmds[8] = {0};
+    Nob_Cmd cmds[16] = {0};
     size_t todo = 0;
     if (!nob_mkdir_p(c->dir))
         return false;
@@ -290,7 +310,7 @@ static const char *control_flow_flag(const Config *c)
  * and Debian's lack the IBT mark. */
 static bool build_shared(const Config *c)
 {
-    const char *srcs[8], *objs[8], *out = so_path(c);
+    const char *srcs[16], *objs[16], *out = so_path(c);
     size_t n = lib_sources(c, srcs);
     bool ok = nob_mkdir_p(nob_fmt("%s/pic", c->dir));
     for (size_t i = 0; ok && i < n; i++) {
@@ -357,9 +377,7 @@ static bool build_tests(const Config *c)
     psrcs[pn++] = nob_fmt("%s/probes.s", target_dir);
     for (size_t i = first_target; i < n; i++)
         psrcs[pn++] = srcs[i];
-    const char *lib_srcs[8];
-    lib_sources(c, lib_srcs);
-    const char *pobjs[] = {object_for(c, lib_srcs[3]), object_for(c, lib_srcs[4])};
+    const char *pobjs[] = {object_for(c, target_platform(c)), object_for(c, target_asm(c))};
     return build_program(c, nob_fmt("%s/platform_test", c->dir), psrcs, pn, pobjs, 2);
 }
 
@@ -666,6 +684,92 @@ static void test_docs(Tally *t)
     t->failed += !ok;
     free(fresh);
     free(kept);
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * ./nob deps: the dependency graph of src/, read from the objects with nm
+ * ====================================================================== */
+
+#define MAX_OBJECTS 16
+
+/* The names 'nm' lists for 'object' with 'flags', one per line. */
+static char *nm_names(const char *flags, const char *object)
+{
+    FILE *p = popen(nob_fmt("nm %s '%s' 2>/dev/null | awk '{ print $NF }'", flags, object), "r");
+    char *text = nob_xrealloc(NULL, 1 << 16);
+    size_t len = p ? fread(text + 1, 1, (1 << 16) - 3, p) : 0;
+    text[0] = '\n';                     /* every name between newlines */
+    text[len + 1] = '\0';
+    if (p)
+        pclose(p);
+    return text;
+}
+
+static bool lists(const char *names, const char *name)
+{
+    return strstr(names, nob_fmt("\n%s\n", name)) != NULL;
+}
+
+/* Depth-first: true when a path from 'i' comes back to a file on the
+ * current path, which it prints. */
+static bool has_cycle(size_t i, bool edge[][MAX_OBJECTS], size_t n, int *state,
+                      const char **names)
+{
+    state[i] = 1;
+    for (size_t j = 0; j < n; j++) {
+        if (!edge[i][j])
+            continue;
+        if (state[j] == 1 || (state[j] == 0 && has_cycle(j, edge, n, state, names))) {
+            fprintf(stderr, "nob deps: %s -> %s closes a cycle\n", names[i], names[j]);
+            return true;
+        }
+    }
+    state[i] = 2;
+    return false;
+}
+
+/* Print who depends on whom among the library's objects of 'c' ("a -> b":
+ * a uses a function or variable that b defines), and say whether the
+ * graph has a cycle. */
+static bool check_deps(const Config *c)
+{
+    const char *srcs[MAX_OBJECTS], *names[MAX_OBJECTS];
+    char *defined[MAX_OBJECTS], *used[MAX_OBJECTS];
+    bool edge[MAX_OBJECTS][MAX_OBJECTS] = {{false}};
+    int state[MAX_OBJECTS] = {0};
+    size_t n = lib_sources(c, srcs);
+    if (!build_library(c))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const char *object = object_for(c, srcs[i]);
+        names[i] = srcs[i] + strlen(SRC "/");
+        defined[i] = nm_names("-g --defined-only", object);
+        used[i] = nm_names("-u", object);
+    }
+    for (size_t i = 0; i < n; i++) {
+        printf("%-26s ->", names[i]);
+        for (size_t j = 0; j < n; j++) {
+            for (const char *u = used[i] + 1; j != i && !edge[i][j] && *u; u = strchr(u, '\n') + 1)
+                edge[i][j] = lists(defined[j], nob_fmt("%.*s", (int)strcspn(u, "\n"), u));
+            if (edge[i][j])
+                printf(" %s", names[j]);
+        }
+        printf("\n");
+    }
+    bool cycle = false;
+    for (size_t i = 0; i < n && !cycle; i++)
+        cycle = state[i] == 0 && has_cycle(i, edge, n, state, names);
+    printf("deps: the graph of src/ has %s\n", cycle ? "a CYCLE" : "no cycle");
+    return !cycle;
+}
+
+static void test_deps(Tally *t)
+{
+    bool ok = check_deps(&default_config);
+    t->passed += ok;
+    t->failed += !ok;
 }
 
 /* }===================================================================== */
@@ -1048,7 +1152,7 @@ static const Config fuzz_config = {"fuzz", "clang", "-O1", true, HOST_TARGET, "b
 
 static bool build_fuzzer(void)
 {
-    const char *srcs[8];
+    const char *srcs[16];
     size_t n = lib_sources(&fuzz_config, srcs);
     srcs[n++] = TESTS "/model.c";
     srcs[n++] = TESTS "/fuzz/fuzz_ops.c";
@@ -1074,18 +1178,19 @@ static bool run_fuzzer(int seconds)
 
 /* Build and run the suite for one configuration: all of it, or the tests
  * named by c->only. */
-static void test_config(const Config *c, bool header, Tally *t)
+static bool test_config(const Config *c, bool header, Tally *t)
 {
     if (!build_all(c) || !build_tests(c) || (header && !check_header(c))) {
         fprintf(stderr, "nob: build failed for %s\n", c->name);
         t->failed++;
-        return;
+        return false;
     }
     if (c->only == NULL && c->sanitize == NULL)   /* its stand-in core tells no sanitizer */
         run_suite(c, "platform_test", t);
     run_suite(c, c->only ? nob_fmt("tests %s", c->only) : "tests", t);
     if (c->only == NULL && c->emulator == NULL)
         test_cxx(c, t);
+    return true;
 }
 
 /* The suite of a configuration already built, once more on the fallback
@@ -1114,8 +1219,8 @@ static void test_native(Tally *t)
             Config c = {nob_fmt("%s%s", compilers[i], opts[j]), compilers[i], opts[j], true,
                         HOST_TARGET, nob_fmt("build/test/%s%s", compilers[i], opts[j]), "ar",
                         NULL, NULL, NULL, NULL, false, NULL};
-            test_config(&c, true, t);
-            if (j == 1)
+            bool built = test_config(&c, true, t);
+            if (j == 1 && built)
                 test_fallback(&c, t);
             if (i == 0 && j == 1) {             /* the suite on the shared library */
                 Config shared = c;
@@ -1132,8 +1237,8 @@ static void test_native(Tally *t)
         Config asan = {nob_fmt("%s-asan-ubsan", compilers[i]), compilers[i], "-O1", true,
                        HOST_TARGET, nob_fmt("build/test/%s-asan-ubsan", compilers[i]), "ar",
                        NULL, NULL, "address,undefined", NULL, false, NULL};
-        test_config(&asan, false, t);
-        test_fallback(&asan, t);
+        if (test_config(&asan, false, t))
+            test_fallback(&asan, t);
         Config tsan = {nob_fmt("%s-tsan", compilers[i]), compilers[i], "-O1", true, HOST_TARGET,
                        nob_fmt("build/test/%s-tsan", compilers[i]), "ar", NULL, NULL, "thread",
                        "thread", false, NULL};
@@ -1229,6 +1334,7 @@ static int cmd_test(void)
         t.failed++;
     test_native(&t);
     test_examples(&t);
+    test_deps(&t);
     test_install(&t);
     test_docs(&t);
     Config cet = {"cet", "gcc", "-O2", true, HOST_TARGET, "build/test/cet", "ar", NULL, NULL,
@@ -1248,7 +1354,7 @@ static int cmd_test(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ./nob [test|bench [ARGS...]|fuzz [SECONDS]|example NAME|docs|\n"
+    fprintf(f, "usage: ./nob [test|bench [ARGS...]|fuzz [SECONDS]|example NAME|docs|deps|\n"
                "              install|uninstall [--prefix DIR] [--destdir DIR]|help]\n");
 }
 
@@ -1267,6 +1373,8 @@ int main(int argc, char **argv)
         return cmd_example(argc - 2, argv + 2);
     if (strcmp(argv[1], "docs") == 0)
         return cmd_docs();
+    if (strcmp(argv[1], "deps") == 0)
+        return check_deps(&default_config) ? 0 : 1;
     if (strcmp(argv[1], "install") == 0 || strcmp(argv[1], "uninstall") == 0)
         return cmd_install(argc - 2, argv + 2, strcmp(argv[1], "install") == 0);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {

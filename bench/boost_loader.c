@@ -4,7 +4,7 @@
  *
  * Boost.Context is a C++ library, and a program that has the C++ runtime
  * gets each coroutine's C++ exception state swapped on every switch (see
- * "Arrivals" in src/coroutine.c). Loaded late, with dlopen, Boost brings
+ * src/arrival.c). Loaded late, with dlopen, Boost brings
  * the runtime in without making the benchmark a C++ program: our switch is
  * measured as a C program gets it, Boost's as Boost's. */
 #define _GNU_SOURCE

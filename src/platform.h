@@ -1,8 +1,8 @@
 /* platform.h - what each target folder src/<os>_<arch>/ provides.
  *
- * The portable core (coroutine.c) decides who runs; a target decides how a
- * stack frame looks and how registers are saved and restored. A target
- * implements the functions below in its platform.c and asm.s. A suspended
+ * The portable core decides who runs; a target decides how a stack frame
+ * looks and how registers are saved and restored. A target implements the
+ * functions below in its asm.s, platform.c and process.c. A suspended
  * context is nothing but a stack pointer 'sp': the saved registers and the
  * address to resume at lie in a frame at 'sp', in a layout only the target
  * knows. Stacks grow down on every target.
@@ -11,19 +11,14 @@
 #define COROUTINE_PLATFORM_H
 
 #include "coroutine.h"
-
-#define PLATFORM_HIDDEN __attribute__((visibility("hidden")))
-#define PLATFORM_NORETURN __attribute__((noreturn))
+#include "internal.h"
 
 /* ---- platform.c ------------------------------------------------------- */
 
 /* Lay out a first frame below 'top' (any alignment) so that restoring the
  * returned sp calls fn(arg) and then finish(), each entered as by a normal
  * call. The control words (FPU rounding mode and the like) are the caller's. */
-PLATFORM_HIDDEN void *platform_setup_stack(void *top, coroutine fn, void *arg, finalizer finish);
-
-/* The stack pointer saved in a signal handler's 'ucontext_t *'. */
-PLATFORM_HIDDEN void *platform_signal_sp(const void *ucontext);
+HIDDEN void *platform_setup_stack(void *top, coroutine fn, void *arg, finalizer finish);
 
 /* The saved frame, slot by slot from its lowest address, as the target's
  * 'struct frame' (checked against asm.s) lays it out: 'offset' from the
@@ -34,42 +29,51 @@ struct platform_slot {
     const char *name;
     const char *meaning;
 };
-PLATFORM_HIDDEN extern const struct platform_slot platform_frame[];
+HIDDEN extern const struct platform_slot platform_frame[];
+
+/* ---- process.c -------------------------------------------------------- */
+
+/* The stack pointer saved in a signal handler's 'ucontext_t *'. */
+HIDDEN void *platform_signal_sp(const void *ucontext);
 
 /* Why coroutines cannot work in this process (say, hardware shadow stacks
  * are on), or NULL. Asked once. */
-PLATFORM_HIDDEN const char *platform_unsupported(void);
+HIDDEN const char *platform_unsupported(void);
 
 /* ---- asm.s: entered from C -------------------------------------------- */
 
 /* The entry trampoline: where a new context's first frame resumes. It
  * calls the function with its argument, then the finalizer. */
-PLATFORM_HIDDEN void _asm_ctx_start(void);
+HIDDEN void _asm_ctx_start(void);
 
 /* Move onto the stack at 'sp', call finish_ctx_inner(dead) there (so the
  * dead coroutine's stack can be released while nothing runs on it), then
  * resume the frame at 'sp'. */
-PLATFORM_HIDDEN PLATFORM_NORETURN void _asm_finish_ctx(void *sp, sp_ctx dead);
+HIDDEN NORETURN void _asm_finish_ctx(void *sp, sp_ctx dead);
 
 /* yield_ctx and switch_ctx themselves (declared in coroutine.h) are also in
  * asm.s: they save the frame and call into the core below. All three end
  * in _asm_restore_ctx, the resume path every context arrives through; it
  * calls ctx_arrival_hook there, on the new stack, when that is not NULL. */
 
-/* ---- coroutine.c: called from asm.s ------------------------------------ */
+/* ---- the core, called from asm.s --------------------------------------- */
 
-/* The current context was saved at 'sp'. Return the sp to resume. */
-PLATFORM_HIDDEN void *yield_ctx_inner(void *sp);
-PLATFORM_HIDDEN void *switch_ctx_inner(void *sp, sp_ctx target);
+/* switch.c. The current context was saved at 'sp'. Return the sp to
+ * resume. */
+HIDDEN void *yield_ctx_inner(void *sp);
+HIDDEN void *switch_ctx_inner(void *sp, sp_ctx target);
 
-/* Runs on the next context's stack once 'dead' has been left for good. */
-PLATFORM_HIDDEN void finish_ctx_inner(sp_ctx dead);
+/* switch.c. Runs on the next context's stack once 'dead' has been left for
+ * good. */
+HIDDEN void finish_ctx_inner(sp_ctx dead);
 
-/* Where a coroutine goes when its function returns (the 'finish' above). */
-PLATFORM_HIDDEN PLATFORM_NORETURN void coroutine_finish(void);
+/* arrival.c. NULL, or what asm.s calls on every arrival in a context (for
+ * a sanitizer, the C++ runtime or the trace). */
+HIDDEN extern void (*ctx_arrival_hook)(void);
 
-/* NULL, or what asm.s calls on every arrival in a context (for a sanitizer
- * or the trace). */
-PLATFORM_HIDDEN extern void (*ctx_arrival_hook)(void);
+/* coroutine.c. Where a coroutine goes when its function returns (the
+ * 'finish' above): passed in the first frame, never called by name, so
+ * the target depends on coroutine.c only through that pointer. */
+HIDDEN NORETURN void coroutine_finish(void);
 
 #endif

@@ -1,10 +1,9 @@
-/* stack.c - where coroutine stacks come from: mappings, guards, the pool;
- * and the SIGSEGV handler that names an overflow. See stack.h. */
+/* stack.c - where coroutine stacks come from: mappings, guards, the pool.
+ * See stack.h. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +15,6 @@
 #include "sanitizer.h"
 #include "stack.h"
 
-#define ALT_STACK_SIZE (64 * 1024)     /* for the handler and any it forwards to */
 #define WARM_STACKS 16                 /* freed stacks per thread that keep their memory */
 #define FIRST_CHUNK 16                 /* slots in a class's first chunk; then doubling */
 #define MAX_CHUNK_SLOTS 4096
@@ -48,14 +46,12 @@ static __thread struct class_array classes;
 static __thread struct stack warm[WARM_STACKS];  /* freed, memory kept; newest last */
 static __thread size_t warm_len;
 static __thread struct chunk_array chunks;
-static __thread void *alt_stack;             /* ours, if we gave one */
 
 size_t stack_page;                           /* set once, with the rest below */
 static unsigned page_shift;
 static bool guard_regions;                   /* every chunk slot gets a guard */
 static size_t guard_budget;                  /* else: guarded stacks of their own */
 static size_t guarded_now;                   /* ... in the process, now */
-static struct sigaction previous_action;     /* what SIGSEGV did before us */
 static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 
 /* {=====================================================================
@@ -139,18 +135,6 @@ static void set_guard_budget(void)
     guard_budget = env_number("COROUTINE_GUARDED_STACKS", most, most);
 }
 
-static void on_segv(int sig, siginfo_t *info, void *uctx);
-
-static void install_handler(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_segv;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;  /* the faulting stack is full */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &previous_action);
-}
-
 /* pthread_once orders all of this before any thread's use of it.
  * COROUTINE_GUARD_REGIONS=0 turns guard regions off, to test the other
  * path on a kernel that has them. */
@@ -161,7 +145,6 @@ static void setup_process(void)
     bool wanted = env_number("COROUTINE_GUARD_REGIONS", 1, 1) == 1;
     guard_regions = wanted && kernel_has_guard_regions();
     set_guard_budget();
-    install_handler();
 }
 
 /* }===================================================================== */
@@ -390,120 +373,7 @@ void stack_free(struct stack *s)
     *s = (struct stack){0};
 }
 
-/* Untouched pages are not resident and read as zero, so the deepest use is
- * the lowest word that is not zero, on a resident page: mincore finds those
- * without reading the rest. A pooled stack keeps what earlier coroutines
- * left on it until its memory is given back, so it may say more. */
-SAN_READS_ANY_STACK static size_t deepest_use(const struct stack *s)
-{
-    enum { BATCH = 4096 };
-    unsigned char resident[BATCH];
-    const char *bottom = stack_bottom(s), *top = stack_top(s);
-    size_t page = stack_page;
-    for (const char *p = bottom; p < top; p += BATCH * page) {
-        size_t pages = (size_t)(top - p) / page < BATCH ? (size_t)(top - p) / page : BATCH;
-        if (mincore((void *)p, pages * page, resident) != 0)
-            return 0;
-        for (size_t i = 0; i < pages; i++) {
-            if (!(resident[i] & 1))
-                continue;
-            const uint64_t *w = (const uint64_t *)(p + i * page);
-            for (size_t k = 0; k < page / sizeof *w; k++)
-                if (w[k] != 0)
-                    return (size_t)(top - (const char *)&w[k]);
-        }
-    }
-    return 0;
-}
-
-size_t stack_used(const struct stack *s)
-{
-    san_quiet(true);
-    size_t used = deepest_use(s);
-    san_quiet(false);
-    return used;
-}
-
 /* }===================================================================== */
-
-/* {=====================================================================
- * Overflow report
- * ====================================================================== */
-
-/* Append 'v' in base 'base' to 'p'; snprintf is not async-signal-safe. */
-static char *put_uint(char *p, uintptr_t v, unsigned base)
-{
-    char digits[2 * sizeof v + 1];
-    int n = 0;
-    do
-        digits[n++] = "0123456789abcdef"[v % base];
-    while ((v /= base) != 0);
-    while (n > 0)
-        *p++ = digits[--n];
-    return p;
-}
-
-static char *put_str(char *p, const char *s)
-{
-    while (*s)
-        *p++ = *s++;
-    return p;
-}
-
-static char *put_ptr(char *p, const void *ptr)
-{
-    return put_uint(put_str(p, "0x"), (uintptr_t)ptr, 16);
-}
-
-void stack_overflow(size_t id, const void *where, const struct stack *s)
-{
-    char line[160], *p = line;
-    p = put_str(p, "coroutine ");
-    p = put_uint(p, id, 10);
-    p = put_str(p, ": stack overflow at ");
-    p = put_ptr(p, where);
-    p = put_str(p, " (stack ");
-    p = put_ptr(p, stack_bottom(s));
-    p = put_str(p, "-");
-    p = put_ptr(p, stack_top(s));
-    p = put_str(p, ")\n");
-    ssize_t unused = write(STDERR_FILENO, line, (size_t)(p - line));
-    (void)unused;
-    abort();
-}
-
-/* Not ours: hand the fault to whoever had SIGSEGV before. For the default
- * action, restore it and return; the faulting instruction runs again and
- * the process dies as it would have without us. */
-static void forward(int sig, siginfo_t *info, void *uctx)
-{
-    if (previous_action.sa_flags & SA_SIGINFO) {
-        previous_action.sa_sigaction(sig, info, uctx);
-    } else if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN) {
-        previous_action.sa_handler(sig);
-    } else {
-        signal(sig, SIG_DFL);
-        if (info->si_code <= 0)    /* sent with kill(): nothing will re-fault */
-            raise(sig);
-    }
-}
-
-/* An overflow either faults in the guard, or, past the guard budget or
- * with a frame bigger than the guard, somewhere below the stack while the
- * stack pointer is below it too. */
-static void on_segv(int sig, siginfo_t *info, void *uctx)
-{
-    const struct stack *s;
-    size_t id;
-    const char *addr = info->si_addr, *sp = platform_signal_sp(uctx);
-    if (stack_of_running_ctx(&s, &id) &&
-        ((addr >= s->base && addr < stack_bottom(s)) || sp < stack_bottom(s)))
-        stack_overflow(id, addr, s);
-    forward(sig, info, uctx);
-}
-
-/* }===================================================================== */
-
 
 /* {=====================================================================
  * Threads
@@ -511,25 +381,8 @@ static void on_segv(int sig, siginfo_t *info, void *uctx)
 
 int stack_thread_init(void)
 {
-    stack_t ss;
     pthread_once(&process_once, setup_process);
-    if (sigaltstack(NULL, &ss) == 0 && !(ss.ss_flags & SS_DISABLE))
-        return 0;                           /* the thread has one already */
-    void *p = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (p == MAP_FAILED)
-        goto out_enomem;
-    ss = (stack_t){.ss_sp = p, .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
-    if (sigaltstack(&ss, NULL) != 0)
-        goto out_unmap;
-    alt_stack = p;
     return 0;
-
-out_unmap:
-    munmap(p, ALT_STACK_SIZE);
-out_enomem:
-    errno = ENOMEM;
-    return -1;
 }
 
 void stack_thread_exit(void)
@@ -544,12 +397,6 @@ void stack_thread_exit(void)
     for (size_t i = 0; i < chunks.len; i++)
         munmap(chunks.items[i].base, chunks.items[i].size);
     chunk_array_free(&chunks);
-    if (alt_stack != NULL) {
-        stack_t off = {.ss_flags = SS_DISABLE};
-        sigaltstack(&off, NULL);            /* before the memory goes */
-        munmap(alt_stack, ALT_STACK_SIZE);
-        alt_stack = NULL;
-    }
 }
 
 /* }===================================================================== */

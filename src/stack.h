@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "platform.h"
+#include "internal.h"
 
 #define STACK_GUARD (64 * 1024)      /* bytes below every usable part */
 #define STACK_TOP_ROOM 4096          /* above it: the first frame, its offset */
@@ -42,14 +42,14 @@ struct stack {
 };
 
 /* The page size, asked of the system once, at the first thread's init. */
-PLATFORM_HIDDEN extern size_t stack_page;
+HIDDEN extern size_t stack_page;
 
 /* Take a stack with at least 'usable' bytes below STACK_TOP_ROOM: from the
  * pool, or new. 0, or -1 with errno = ENOMEM. */
-PLATFORM_HIDDEN int stack_alloc(struct stack *s, size_t usable);
+HIDDEN int stack_alloc(struct stack *s, size_t usable);
 
 /* Give it back to the pool and leave 's' empty (nothing to do if empty). */
-PLATFORM_HIDDEN void stack_free(struct stack *s);
+HIDDEN void stack_free(struct stack *s);
 
 static inline void *stack_top(const struct stack *s)
 {
@@ -70,25 +70,12 @@ static inline bool tripwire_intact(const char *w)
     return (word[0] | word[1]) == 0;
 }
 
-/* Bytes of 's' used at the deepest so far, from its top. */
-PLATFORM_HIDDEN size_t stack_used(const struct stack *s);
+/* Make stacks ready for this thread: the page size, whether the kernel
+ * has guard regions and the guard budget, found once per process. 0. */
+HIDDEN int stack_thread_init(void);
 
-/* Report an overflow of the stack of coroutine 'id', seen at 'where', and
- * abort. Async-signal-safe. */
-PLATFORM_HIDDEN PLATFORM_NORETURN void stack_overflow(size_t id, const void *where,
-                                                      const struct stack *s);
-
-/* Make this thread ready to report overflows: install the process-wide
- * handler once, and give the thread an alternate signal stack if it has
- * none. 0, or -1 with errno = ENOMEM. */
-PLATFORM_HIDDEN int stack_thread_init(void);
-
-/* Unmap the thread's pool, chunks and alternate signal stack; called as the
- * thread exits, once the core has freed every stack of the thread. */
-PLATFORM_HIDDEN void stack_thread_exit(void);
-
-/* Provided by the core, for the handler: the running coroutine's stack and
- * id, or false in main. Must be safe to call from a signal handler. */
-PLATFORM_HIDDEN bool stack_of_running_ctx(const struct stack **s, size_t *id);
+/* Unmap the thread's pool and chunks; called as the thread exits, once
+ * the core has freed every stack of the thread. */
+HIDDEN void stack_thread_exit(void);
 
 #endif

@@ -1,12 +1,11 @@
-/* trace.c - who ran when, written in Chrome's trace-event format.
+/* trace.c - recording who ran when.
  *
  * While tracing is on, every arrival in a context is recorded through the
- * hook that asm.s calls in _asm_restore_ctx (see platform.h), so a switch
- * pays nothing when tracing is off: the hook is then NULL, or only the
- * sanitizer's. Creates, finishes and destroys are recorded by the core.
- * The events are written when tracing stops or the process exits: one
- * slice per stretch a context ran, in a lane of its own, and an instant
- * for each create, finish and destroy.
+ * hook that asm.s calls in _asm_restore_ctx (arrival.c listens for us), so
+ * a switch pays nothing when tracing is off: the hook is then NULL, or only
+ * the sanitizer's. Creates, finishes and destroys are recorded by the
+ * core. The events are written when tracing stops or the process exits,
+ * by trace_write.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,16 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arrival.h"
 #include "array.h"
-#include "coroutine.h"
+#include "context.h"
 #include "trace.h"
 
-struct event {
-    unsigned long long ns;   /* CLOCK_MONOTONIC */
-    int kind;                /* enum trace_kind */
-    int thread;              /* gettid() */
-    size_t id;               /* the context's id, 0 for main */
-};
 ARRAY_DEFINE(event_array, struct event)
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -53,218 +47,25 @@ void trace_event(int kind, size_t id)
     pthread_mutex_unlock(&lock);
 }
 
-static const char *kind_name(int kind)
+/* The context that ran before on this thread, while tracing: it is still
+ * valid when the next one arrives (only something that runs after it can
+ * destroy it, and context memory is never freed). A live one whose
+ * successor in the rotation is not the one arriving must have called
+ * switch_ctx: the timeline draws those. */
+static __thread struct {
+    struct s_ctx *ctx;
+    unsigned session;
+} previous;
+
+/* What arrival.c calls on every arrival while tracing. */
+static void trace_arrival(void)
 {
-    static const char *names[] = {"arrived", "switched to", "created", "finished", "destroyed"};
-    return names[kind];
-}
-
-static bool is_arrival(const struct event *e)
-{
-    return e->kind == TRACE_ARRIVED || e->kind == TRACE_SWITCHED_TO;
-}
-
-/* Microseconds since the first event, as the format wants them. */
-static double us(const struct event *e)
-{
-    return (double)(e->ns - events.items[0].ns) / 1000.0;
-}
-
-static void write_context_name(FILE *f, size_t id, int thread)
-{
-    fprintf(f, "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%zu,"
-               "\"args\":{\"name\":\"%s %zu\"}},\n",
-            thread, id, id ? "coroutine" : "main", id);
-}
-
-/* A stretch runs from an arrival to the next arrival on the same thread,
- * or to the last event of that thread. */
-static const struct event *slice_end(size_t i)
-{
-    const struct event *end = NULL;
-    for (size_t j = i + 1; j < events.len; j++)
-        if (events.items[j].thread == events.items[i].thread) {
-            end = &events.items[j];
-            if (is_arrival(end))
-                break;
-        }
-    return end;
-}
-
-/* A slice for each stretch. */
-static void write_slices(FILE *f)
-{
-    for (size_t i = 0; i < events.len; i++) {
-        const struct event *e = &events.items[i];
-        if (!is_arrival(e))
-            continue;
-        const struct event *end = slice_end(i);
-        double dur = end ? us(end) - us(e) : 0;
-        fprintf(f, "{\"ph\":\"X\",\"name\":\"%s %zu\",\"cat\":\"run\",\"ts\":%.3f,"
-                   "\"dur\":%.3f,\"pid\":%d,\"tid\":%zu,\"args\":{\"id\":%zu}},\n",
-                e->id ? "coroutine" : "main", e->id, us(e), dur, e->thread, e->id, e->id);
-    }
-}
-
-static void write_instants(FILE *f)
-{
-    for (size_t i = 0; i < events.len; i++) {
-        const struct event *e = &events.items[i];
-        if (!is_arrival(e))
-            fprintf(f, "{\"ph\":\"i\",\"s\":\"t\",\"name\":\"%s\",\"ts\":%.3f,\"pid\":%d,"
-                       "\"tid\":%zu,\"args\":{\"id\":%zu}},\n",
-                    kind_name(e->kind), us(e), e->thread, e->id, e->id);
-    }
-}
-
-/* {=====================================================================
- * The SVG timeline: a lane per context, a bar per stretch it ran, side by
- * side in the order they ran (durations span orders of magnitude: the
- * first stretch of main alone would flatten the rest), an arrow for each
- * switch_ctx out of turn.
- * ====================================================================== */
-
-enum { MAX_LANES = 64, PLOT_X = 150, STEP_MAX = 48, STEP_MIN = 6, LANE_HEIGHT = 30, TOP = 66 };
-
-struct lane {
-    int thread;
-    size_t id;
-};
-
-static size_t lane_of(struct lane *lanes, size_t *n, const struct event *e)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (lanes[i].thread == e->thread && lanes[i].id == e->id)
-            return i;
-    if (*n == MAX_LANES)
-        return MAX_LANES - 1;              /* the rest share the last lane */
-    lanes[*n] = (struct lane){e->thread, e->id};
-    return (*n)++;
-}
-
-/* One colour per coroutine, spread around the wheel; main is grey. */
-static void colour_of(FILE *f, size_t id)
-{
-    if (id == 0)
-        fputs("#9aa0a6", f);
-    else
-        fprintf(f, "hsl(%zu,62%%,50%%)", id * 137 % 360);
-}
-
-static int lane_y(size_t lane)
-{
-    return TOP + (int)lane * LANE_HEIGHT;
-}
-
-static void write_header(FILE *f, int width, int height, size_t stretches)
-{
-    fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' "
-               "font-family='sans-serif' font-size='12'>\n"
-               "<style>.grid{stroke:#ececec}.tick{fill:#888;font-size:10px;text-anchor:middle}"
-               ".lane{fill:#333}.switch{stroke:#222;stroke-width:1.3;fill:none;"
-               "marker-end:url(#arrow)}.made{fill:white;stroke:#2a8a3a;stroke-width:2}"
-               ".done{fill:#222}</style>\n"
-               "<defs><marker id='arrow' viewBox='0 0 10 10' refX='9' refY='5' "
-               "markerWidth='6' markerHeight='6' orient='auto-start-reverse'>"
-               "<path d='M0,0 L10,5 L0,10 z' fill='#222'/></marker></defs>\n"
-               "<rect width='100%%' height='100%%' fill='white'/>\n"
-               "<text x='12' y='20' font-size='16' font-weight='bold'>Who ran when</text>\n"
-               "<text x='12' y='36' fill='#555'>%zu stretches, left to right in the order "
-               "they ran; hover one for how long.</text>\n"
-               "<text x='12' y='50' fill='#555'>Arrow: a switch_ctx out of turn. "
-               "o: created. &#x25CF;: finished.</text>\n",
-            width, height, stretches);
-}
-
-static void write_timeline(FILE *f)
-{
-    struct lane lanes[MAX_LANES];
-    size_t n = 0, stretches = 0;
-    for (size_t i = 0; i < events.len; i++) {
-        lane_of(lanes, &n, &events.items[i]);
-        stretches += is_arrival(&events.items[i]);
-    }
-    int step = stretches ? 900 / (int)stretches : STEP_MAX;
-    step = step > STEP_MAX ? STEP_MAX : step < STEP_MIN ? STEP_MIN : step;
-    int width = PLOT_X + step * (int)stretches + 40, height = lane_y(n) + 36;
-    write_header(f, width > 560 ? width : 560, height, stretches);
-    for (size_t i = 0; i < n; i++) {
-        fprintf(f, "<line x1='%d' y1='%d' x2='%d' y2='%d' class='grid'/>", PLOT_X, lane_y(i) + 15,
-                PLOT_X + step * (int)stretches, lane_y(i) + 15);
-        if (lanes[i].id)
-            fprintf(f, "<text x='12' y='%d' class='lane'>coroutine %zu</text>\n", lane_y(i) + 19,
-                    lanes[i].id);
-        else
-            fprintf(f, "<text x='12' y='%d' class='lane'>main, thread %d</text>\n",
-                    lane_y(i) + 19, lanes[i].thread);
-    }
-    size_t slot = 0, last_lane = 0;
-    for (size_t i = 0; i < events.len; i++) {
-        const struct event *e = &events.items[i], *end;
-        size_t lane = lane_of(lanes, &n, e);
-        int x = PLOT_X + (int)slot * step, y = lane_y(lane);
-        if (!is_arrival(e)) {                /* marks at the current step */
-            if (e->kind == TRACE_CREATED)
-                fprintf(f, "<circle cx='%d' cy='%d' r='4' class='made'><title>coroutine %zu "
-                           "created</title></circle>\n", x, y + 15, e->id);
-            else if (e->kind == TRACE_FINISHED)
-                fprintf(f, "<circle cx='%d' cy='%d' r='4' class='done'><title>coroutine %zu "
-                           "finished</title></circle>\n", x, y + 15, e->id);
-            continue;
-        }
-        end = slice_end(i);
-        double us = end ? (double)(end->ns - e->ns) / 1000 : 0;
-        fprintf(f, "<rect x='%d' y='%d' width='%d' height='18' rx='3' fill='", x + 1, y + 6,
-                step - 2 > 1 ? step - 2 : 1);
-        colour_of(f, e->id);
-        fprintf(f, "'><title>%s %zu ran %.3f us</title></rect>\n", e->id ? "coroutine" : "main",
-                e->id, us);
-        if (e->kind == TRACE_SWITCHED_TO && slot > 0) {
-            int from = lane_y(last_lane) + 15, to = y + 15;
-            fprintf(f, "<path class='switch' d='M%d,%d C%d,%d %d,%d %d,%d'/>\n", x - 2, from,
-                    x + step / 2, from, x - step / 2, to, x + 3, to);
-        }
-        if (slot % 10 == 0)
-            fprintf(f, "<text x='%d' y='%d' class='tick'>%zu</text>\n", x + step / 2,
-                    lane_y(n) + 14, slot + 1);
-        last_lane = lane;
-        slot++;
-    }
-    fputs("</svg>\n", f);
-}
-
-/* }===================================================================== */
-
-static bool wants_svg(void)
-{
-    size_t len = strlen(path);
-    return len >= 4 && strcmp(path + len - 4, ".svg") == 0;
-}
-
-/* Write the events gathered so far to 'out', opened when tracing began,
- * and forget them: the SVG timeline for a name ending in .svg, else the
- * JSON trace. */
-static int write_trace(FILE *f)
-{
-    if (wants_svg()) {
-        write_timeline(f);
-    } else {
-        fputs("{\"traceEvents\":[\n", f);
-        for (size_t i = 0; i < events.len; i++) {       /* name each lane once */
-            bool seen = false;
-            for (size_t j = 0; j < i && !seen; j++)
-                seen = events.items[j].id == events.items[i].id &&
-                       events.items[j].thread == events.items[i].thread;
-            if (!seen)
-                write_context_name(f, events.items[i].id, events.items[i].thread);
-        }
-        write_slices(f);
-        write_instants(f);
-        fputs("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":0,\"args\":{\"name\":\"end\"}}\n]}\n",
-              f);
-    }
-    event_array_free(&events);
-    return fclose(f) == 0 ? 0 : -1;
+    unsigned session = __atomic_load_n(&trace_session, __ATOMIC_RELAXED);
+    struct s_ctx *before = previous.session == session ? previous.ctx : NULL;
+    bool out_of_turn = before != NULL && before->state == CTX_LIVE && before->next != current;
+    trace_event(out_of_turn ? TRACE_SWITCHED_TO : TRACE_ARRIVED, current->id);
+    previous.ctx = current;
+    previous.session = session;
 }
 
 /* A destructor rather than atexit(): in the shared library, atexit would
@@ -288,8 +89,10 @@ void trace_from_environment(void)
 static int stop_tracing(void)
 {
     __atomic_store_n(&trace_on, false, __ATOMIC_RELAXED);
-    trace_hook_changed();
-    int result = write_trace(out);
+    arrival_set_listener(NULL);
+    size_t n = strlen(path);
+    int result = trace_write(out, events.items, events.len, n >= 4 && strcmp(path + n - 4, ".svg") == 0);
+    event_array_free(&events);
     free(path);
     path = NULL;
     out = NULL;
@@ -312,7 +115,7 @@ static int start_tracing(const char *file)
     }
     __atomic_add_fetch(&trace_session, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&trace_on, true, __ATOMIC_RELAXED);
-    trace_hook_changed();
+    arrival_set_listener(trace_arrival);
     return 0;
 }
 
@@ -330,7 +133,7 @@ int trace_ctx(const char *file)
         result = stop_tracing();
     if (file != NULL && result == 0 && start_tracing(file) == 0) {
         pthread_mutex_unlock(&lock);
-        trace_event(TRACE_ARRIVED, get_ctx_id());       /* whoever runs now */
+        trace_event(TRACE_ARRIVED, current ? current->id : 0);   /* whoever runs now */
         return 0;
     }
     result = file != NULL || result != 0 ? -1 : 0;

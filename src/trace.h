@@ -1,11 +1,13 @@
-/* trace.h - recording who ran when; see trace.c. */
+/* trace.h - recording who ran when (trace.c) and writing it out
+ * (trace_write.c). */
 #ifndef COROUTINE_TRACE_H
 #define COROUTINE_TRACE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
-#include "platform.h"
+#include "internal.h"
 
 enum trace_kind {
     TRACE_ARRIVED,           /* by yield, or as the next after a finish */
@@ -17,10 +19,10 @@ enum trace_kind {
 
 /* Counts the times tracing started, so that what a thread remembers from
  * an earlier trace is not trusted in the next. */
-PLATFORM_HIDDEN extern unsigned trace_session;
+HIDDEN extern unsigned trace_session;
 
 /* True while tracing: the core records its events only then. */
-PLATFORM_HIDDEN extern bool trace_on;
+HIDDEN extern bool trace_on;
 
 static inline bool tracing(void)
 {
@@ -32,13 +34,22 @@ static inline bool tracing(void)
 }
 
 /* Record that context 'id' (0: main) arrived, was created, ... now. */
-PLATFORM_HIDDEN void trace_event(int kind, size_t id);
+HIDDEN void trace_event(int kind, size_t id);
 
 /* Start tracing if COROUTINE_TRACE names a file; called once. */
-PLATFORM_HIDDEN void trace_from_environment(void);
+HIDDEN void trace_from_environment(void);
 
-/* Provided by the core: set or clear the arrival hook of asm.s for what
- * now needs it (a sanitizer, the trace). */
-PLATFORM_HIDDEN void trace_hook_changed(void);
+/* ---- trace_write.c ------------------------------------------------------ */
+
+struct event {
+    unsigned long long ns;   /* CLOCK_MONOTONIC */
+    int kind;                /* enum trace_kind */
+    int thread;              /* gettid() */
+    size_t id;               /* the context's id, 0 for main */
+};
+
+/* Write 'n' events to 'f' and close it: Chrome's trace-event JSON, or the
+ * SVG timeline. 0, or -1 when the file could not be written. */
+HIDDEN int trace_write(FILE *f, const struct event *events, size_t n, bool svg);
 
 #endif

@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
-#include <ucontext.h>
 
 #include "../platform.h"
 
@@ -74,16 +73,4 @@ void *platform_setup_stack(void *top, coroutine fn, void *arg, finalizer finish)
         .fpcr = fpcr,
     };
     return f;
-}
-
-void *platform_signal_sp(const void *ucontext)
-{
-    return (void *)((const ucontext_t *)ucontext)->uc_mcontext.sp;
-}
-
-/* Nothing here prevents switching stacks yet (no shadow stacks in use by
- * Linux on this target). */
-const char *platform_unsupported(void)
-{
-    return NULL;
 }

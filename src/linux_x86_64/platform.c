@@ -3,17 +3,11 @@
  * asm.s saves and restores frames; this file writes the very first one, so
  * that the ordinary restore path starts a coroutine like any other resume.
  */
-#define _GNU_SOURCE              /* REG_RSP */
+#define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/syscall.h>
-#include <ucontext.h>
-#include <unistd.h>
 
 #include "../platform.h"
-
-#define ARCH_SHSTK_STATUS 0x5005   /* arch_prctl: which shadow-stack features are on */
-#define ARCH_SHSTK_SHSTK 1
 
 /* The saved frame drawn at the top of asm.s, lowest address first. */
 struct frame {
@@ -75,21 +69,4 @@ void *platform_setup_stack(void *top, coroutine fn, void *arg, finalizer finish)
     __asm__ volatile("stmxcsr %0" : "=m"(f->mxcsr));
     __asm__ volatile("fnstcw %0" : "=m"(f->x87_cw));
     return f;
-}
-
-void *platform_signal_sp(const void *ucontext)
-{
-    return (void *)((const ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RSP];
-}
-
-/* A switch jumps between stacks while the one shadow stack of the thread
- * stays where it was: the next 'ret' would not match it and the process
- * would die. Kernels without shadow stacks refuse the request (EINVAL). */
-const char *platform_unsupported(void)
-{
-    unsigned long features = 0;
-    if (syscall(SYS_arch_prctl, ARCH_SHSTK_STATUS, &features) == 0 && (features & ARCH_SHSTK_SHSTK))
-        return "shadow stacks (Intel CET) are on in this process; coroutines cannot "
-               "switch stacks under them";
-    return NULL;
 }

@@ -1,0 +1,125 @@
+/* context.h - a context, its handle, and each thread's scheduler state:
+ * what the core's files share (as Lua's lstate.h), so that none of them
+ * has to call back into another for it.
+ */
+#ifndef COROUTINE_CONTEXT_H
+#define COROUTINE_CONTEXT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "array.h"
+#include "coroutine.h"
+#include "internal.h"
+#include "platform.h"
+#include "sanitizer.h"
+#include "stack.h"
+
+/* A context's life. Unusual bit patterns rather than 0, 1, 2, so that a
+ * wild pointer is unlikely to pass for a context. */
+enum ctx_state {
+    CTX_LIVE = 0x4c495645,       /* suspended or running: in the rotation */
+    CTX_FINISHED = 0x46494e49,   /* its function returned; stack released */
+    CTX_DEAD = 0x44454144,       /* destroyed: its memory waits to be reused */
+};
+
+/* The rotation is a circular list through 'next', in the order
+ *
+ *     main -> newest -> ... -> oldest -> main
+ *
+ * holding exactly the live contexts, so choosing who runs next never needs
+ * a search, and a context that cannot run is simply not linked in.
+ *
+ * A handle is the context's address with a generation in its top 16 bits
+ * (user addresses fit in 48), counted up each time the memory is reused.
+ * The memory of a context is never given back to malloc, so a stale handle
+ * always reads a context whose 'handle' differs from it: using one is
+ * reported, however many creates came between, and never reads freed
+ * memory.
+ */
+struct s_ctx {
+    /* what every switch reads, together at the start */
+    void *sp;                /* saved stack pointer while suspended */
+    struct s_ctx *next;      /* runs after this one on yield_ctx */
+    const char *floor;       /* the stack pointer stays above this; main: NULL */
+    const char *tripwire;    /* an unguarded stack's tripwire; else NULL */
+    uintptr_t switch_key;    /* while live: handle ^ its thread's main; else 0 */
+    /* the rest */
+    struct s_ctx *prev;
+    sp_ctx handle;           /* the handle that names this memory now */
+    uint32_t state;          /* enum ctx_state */
+    uint64_t thread;         /* serial number of the thread it belongs to */
+    uintptr_t first_here;    /* the first generation this thread handed out
+                                from this memory: older handles were
+                                another thread's */
+    size_t id;               /* 0 for main, else unique in the process */
+    size_t index;            /* where it sits in 'g_ctx' */
+    coroutine fn;            /* its function, for people with debuggers */
+    struct stack stack;      /* empty for main and once finished */
+    void *cxx_eh[2];         /* the C++ runtime's caught exceptions, while
+                                another context runs (arrival.c) */
+    struct san_ctx san;      /* what sanitizers need; nothing without them */
+};
+
+#define HANDLE_SHIFT 48
+#define HANDLE_ADDRESS (((uintptr_t)1 << HANDLE_SHIFT) - 1)
+
+static inline struct s_ctx *ctx_at(sp_ctx handle)
+{
+    return (struct s_ctx *)((uintptr_t)handle & HANDLE_ADDRESS);
+}
+
+ARRAY_DEFINE(ctx_array, struct s_ctx *)
+
+/* Every switch reads these two, so they must be one instruction away, as
+ * a variable of the file's own would be: in the program (the static
+ * library) at a fixed offset from the thread pointer; in the shared
+ * library, at an offset fixed when it is loaded. */
+#if defined(__PIC__) && !defined(__PIE__)
+#define CORE_TLS __attribute__((tls_model("initial-exec")))
+#else
+#define CORE_TLS __attribute__((tls_model("local-exec")))
+#endif
+
+/* Each thread's scheduler state, defined in context.c. 'current' is NULL
+ * until the thread's first create_ctx; until then the thread is in main
+ * and nothing else exists. 'g_ctx' lists the coroutines not yet
+ * destroyed: thread exit destroys them, and gdb's 'info coroutines'
+ * (tools/gdb) reads it. */
+HIDDEN extern __thread struct s_ctx main_ctx CORE_TLS;  /* the implicit main context */
+HIDDEN extern __thread struct s_ctx *current CORE_TLS;  /* the running context */
+HIDDEN extern __thread struct ctx_array g_ctx;
+HIDDEN extern __thread uint64_t thread_serial;          /* never reused, unlike &main_ctx */
+
+/* Checked as a coroutine switches away: its stack pointer must be inside
+ * its stack (a frame may have jumped the guard and not touched it), and on
+ * an unguarded stack (see stack.h) the tripwire must be intact. Main's
+ * floor is NULL. */
+SAN_SWITCH_POINT static inline bool stack_ok(const struct s_ctx *self, const void *sp)
+{
+    const char *w = self->tripwire;
+    return (const char *)sp >= self->floor &&
+           (w == NULL || ((const char *)sp >= w + STACK_TRIPWIRE && tripwire_intact(w)));
+}
+
+/* Memory for a new context, with the generation its handle will carry;
+ * NULL when there is none. */
+HIDDEN struct s_ctx *ctx_new(void);
+
+/* Its handle stops working now; the memory waits to be reused. */
+HIDDEN void ctx_retire(struct s_ctx *ctx);
+
+/* The memory was never handed out: back it goes, generation unchanged. */
+HIDDEN void ctx_unused(struct s_ctx *ctx);
+
+/* The thread exits: its spare contexts go to the process. */
+HIDDEN void ctx_hand_over_spares(void);
+
+/* The context of a handle of this thread that was not destroyed, or
+ * abort naming the misuse ('caller' is the public call). */
+HIDDEN struct s_ctx *ctx_of(sp_ctx handle, const char *caller);
+
+/* Report a broken contract on one line of stderr and abort. */
+HIDDEN __attribute__((noreturn, format(printf, 1, 2))) void misuse(const char *fmt, ...);
+
+#endif

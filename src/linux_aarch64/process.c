@@ -1,0 +1,22 @@
+/* process.c - Linux aarch64: what the target says about the running
+ * process: the stack pointer in a signal's context, for the overflow
+ * handler, and whether coroutines can work here at all.
+ */
+#define _GNU_SOURCE
+#include <stddef.h>
+#include <stdint.h>
+#include <ucontext.h>
+
+#include "../platform.h"
+
+void *platform_signal_sp(const void *ucontext)
+{
+    return (void *)((const ucontext_t *)ucontext)->uc_mcontext.sp;
+}
+
+/* Nothing here prevents switching stacks yet (no shadow stacks in use by
+ * Linux on this target). */
+const char *platform_unsupported(void)
+{
+    return NULL;
+}

@@ -1,0 +1,69 @@
+/* switch.c - choosing who runs next: the core's entry points that asm.s
+ * calls (platform.h). yield_ctx and switch_ctx save the running context's
+ * frame at 'sp' and ask here for the sp to resume; a finished coroutine's
+ * stack is given back here, from the next context's stack.
+ */
+#define _GNU_SOURCE
+#include "context.h"
+#include "overflow.h"
+
+__attribute__((noinline, cold))
+static void *overflowed(void *sp, const struct s_ctx *self)
+{
+    overflow_report(self->id, sp, &self->stack);
+}
+
+/* The misuse paths of the switch functions end in tail calls that return
+ * 'void *', so that the compiler does not realign the stack (a call needs
+ * that) on the path every switch takes. */
+__attribute__((noinline, cold))
+static void *bad_switch_target(void *sp, sp_ctx target)
+{
+    (void)sp;
+    struct s_ctx *ctx = ctx_of(target, "switch_ctx");
+    misuse("switch_ctx: cannot switch to finished coroutine %zu", ctx->id);
+}
+
+SAN_SWITCH_POINT void *yield_ctx_inner(void *sp)
+{
+    struct s_ctx *self = current;
+    if (self == NULL)                /* no coroutine was ever made here */
+        return sp;
+    if (!stack_ok(self, sp))
+        return overflowed(sp, self);
+    self->sp = sp;
+    current = self->next;
+    san_switch_out(&self->san, &current->san, false);
+    return current->sp;
+}
+
+/* One compare validates the target: its 'switch_key' is the handle mixed
+ * with this thread's main context only while it is live, in this thread,
+ * under this very handle. The branches are laid out so that loading the
+ * target's sp, which the switch waits for, depends on nothing but the
+ * argument. */
+SAN_SWITCH_POINT void *switch_ctx_inner(void *sp, sp_ctx target)
+{
+    struct s_ctx *self = current, *to = &main_ctx;
+    if (target != NULL) {
+        to = ctx_at(target);
+        if (to->switch_key != ((uintptr_t)target ^ (uintptr_t)&main_ctx))
+            return bad_switch_target(sp, target);
+    }
+    if (self == NULL)                /* main to main: nothing else exists */
+        return sp;
+    if (!stack_ok(self, sp))
+        return overflowed(sp, self);
+    self->sp = sp;
+    current = to;
+    san_switch_out(&self->san, &to->san, false);
+    return to->sp;
+}
+
+/* Runs on the next context's stack, once 'dead' has been left for good
+ * (coroutine_finish, in coroutine.c, went there). */
+void finish_ctx_inner(sp_ctx dead)
+{
+    san_stack_gone(&dead->san, NULL);      /* its frames all returned */
+    stack_free(&dead->stack);
+}
