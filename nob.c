@@ -27,8 +27,9 @@
  *                  docs (prefix /usr/local by default); ./nob uninstall with
  *                  the same options removes them
  *
- * The target folder src/<os>_<arch>/ is picked here, once, so that no
- * source file has to ask which machine it is on.
+ * The target folder src/<os>_<arch>/ is picked here, once, for the machine
+ * nob runs on (x86_64, aarch64 or riscv64), so that no source file has to
+ * ask which machine it is on.
  */
 #include "nob.h"
 
@@ -38,6 +39,10 @@
 
 #if defined(__linux__) && defined(__x86_64__)
 #define HOST_TARGET "linux_x86_64"
+#elif defined(__linux__) && defined(__aarch64__)
+#define HOST_TARGET "linux_aarch64"
+#elif defined(__linux__) && defined(__riscv) && __riscv_xlen == 64
+#define HOST_TARGET "linux_riscv64"
 #else
 #error "no target folder under src/ for this machine yet"
 #endif
@@ -360,7 +365,8 @@ static bool build_tests(const Config *c)
     const char *target_dir = nob_fmt(TESTS "/%s", c->target);
     const char *srcs[48];
     size_t n = 0;
-    srcs[n++] = TESTS "/main.c";
+    srcs[n++] = TESTS "/runner.c";
+    srcs[n++] = TESTS "/fixtures.c";
     srcs[n++] = TESTS "/model.c";
     n += list_files(TESTS, "test_", ".c", srcs + n, 32);
     size_t first_target = n;
@@ -372,7 +378,8 @@ static bool build_tests(const Config *c)
 
     const char *psrcs[16];
     size_t pn = 0;
-    psrcs[pn++] = TESTS "/main.c";
+    psrcs[pn++] = TESTS "/runner.c";
+    psrcs[pn++] = TESTS "/fixtures.c";
     psrcs[pn++] = TESTS "/platform_test.c";
     psrcs[pn++] = nob_fmt("%s/probes.s", target_dir);
     for (size_t i = first_target; i < n; i++)
@@ -505,8 +512,9 @@ static bool build_all(const Config *c)
     return build_library(c) && build_demo(c);
 }
 
-static const Config default_config = {"default", "cc", "-O2", false, HOST_TARGET, "build", "ar",
-                                      NULL, NULL, NULL, NULL, false, NULL};
+static const Config default_config = {
+    .name = "default", .cc = "cc", .opt = "-O2", .target = HOST_TARGET, .dir = "build", .ar = "ar",
+};
 
 /* examples/NAME.c, each a program of its own: build/examples/NAME. */
 static size_t list_examples(const char **names, size_t max)
@@ -1099,9 +1107,10 @@ static bool build_bench(const Config *c)
 
 /* The library without the trace, for the benchmark to weigh what the trace
  * costs while it is off. */
-static const Config untraced_config = {"untraced", "cc", "-O2", false, HOST_TARGET,
-                                       "build/untraced", "ar", NULL, NULL, NULL, NULL, false,
-                                       "-DCOROUTINE_NO_TRACE"};
+static const Config untraced_config = {
+    .name = "untraced", .cc = "cc", .opt = "-O2", .target = HOST_TARGET, .dir = "build/untraced",
+    .ar = "ar", .extra = "-DCOROUTINE_NO_TRACE",
+};
 #define UNTRACED_BENCH "build/untraced/bench/bench"
 
 /* Built without the trace, asking for one must fail, not write nothing. */
@@ -1147,8 +1156,10 @@ static int cmd_bench(int argc, char **argv)
 }
 
 /* The libFuzzer target, with ASan and UBSan, built from the sources. */
-static const Config fuzz_config = {"fuzz", "clang", "-O1", true, HOST_TARGET, "build/fuzz", "ar",
-                                   NULL, NULL, "fuzzer,address,undefined", NULL, false, NULL};
+static const Config fuzz_config = {
+    .name = "fuzz", .cc = "clang", .opt = "-O1", .werror = true, .target = HOST_TARGET,
+    .dir = "build/fuzz", .ar = "ar", .sanitize = "fuzzer,address,undefined",
+};
 
 static bool build_fuzzer(void)
 {
@@ -1216,9 +1227,11 @@ static void test_native(Tally *t)
             continue;
         }
         for (size_t j = 0; j < COUNT(opts); j++) {
-            Config c = {nob_fmt("%s%s", compilers[i], opts[j]), compilers[i], opts[j], true,
-                        HOST_TARGET, nob_fmt("build/test/%s%s", compilers[i], opts[j]), "ar",
-                        NULL, NULL, NULL, NULL, false, NULL};
+            Config c = {
+                .name = nob_fmt("%s%s", compilers[i], opts[j]), .cc = compilers[i],
+                .opt = opts[j], .werror = true, .target = HOST_TARGET,
+                .dir = nob_fmt("build/test/%s%s", compilers[i], opts[j]), .ar = "ar",
+            };
             bool built = test_config(&c, true, t);
             if (j == 1 && built)
                 test_fallback(&c, t);
@@ -1234,14 +1247,18 @@ static void test_native(Tally *t)
         }
         /* under AddressSanitizer with UBSan; under ThreadSanitizer, the
          * tests that use threads */
-        Config asan = {nob_fmt("%s-asan-ubsan", compilers[i]), compilers[i], "-O1", true,
-                       HOST_TARGET, nob_fmt("build/test/%s-asan-ubsan", compilers[i]), "ar",
-                       NULL, NULL, "address,undefined", NULL, false, NULL};
+        Config asan = {
+            .name = nob_fmt("%s-asan-ubsan", compilers[i]), .cc = compilers[i], .opt = "-O1",
+            .werror = true, .target = HOST_TARGET, .ar = "ar", .sanitize = "address,undefined",
+            .dir = nob_fmt("build/test/%s-asan-ubsan", compilers[i]),
+        };
         if (test_config(&asan, false, t))
             test_fallback(&asan, t);
-        Config tsan = {nob_fmt("%s-tsan", compilers[i]), compilers[i], "-O1", true, HOST_TARGET,
-                       nob_fmt("build/test/%s-tsan", compilers[i]), "ar", NULL, NULL, "thread",
-                       "thread", false, NULL};
+        Config tsan = {
+            .name = nob_fmt("%s-tsan", compilers[i]), .cc = compilers[i], .opt = "-O1",
+            .werror = true, .target = HOST_TARGET, .ar = "ar", .sanitize = "thread",
+            .only = "thread", .dir = nob_fmt("build/test/%s-tsan", compilers[i]),
+        };
         test_config(&tsan, false, t);
     }
 }
@@ -1254,8 +1271,10 @@ static void test_valgrind(Tally *t)
         t->failed++;
         return;
     }
-    Config c = {"gcc-O0-valgrind", "gcc", "-O0", true, HOST_TARGET, "build/test/gcc-O0", "ar",
-                NULL, NULL, NULL, NULL, true, NULL};
+    Config c = {
+        .name = "gcc-O0-valgrind", .cc = "gcc", .opt = "-O0", .werror = true,
+        .target = HOST_TARGET, .dir = "build/test/gcc-O0", .ar = "ar", .valgrind = true,
+    };
     test_config(&c, false, t);
 }
 
@@ -1295,10 +1314,13 @@ static void test_emulated(Tally *t)
             t->failed += ci;
             continue;
         }
-        Config c = {nob_fmt("%s-O2", x->target), cc, "-O2", true, x->target,
-                    nob_fmt("build/test/%s-O2", x->target), nob_fmt("%s-ar", x->triplet),
-                    x->emulator, nob_fmt("/usr/%s", x->triplet), NULL, NULL, false, NULL};
-        c.shared = true;                        /* this target's shared library, under test */
+        Config c = {
+            .name = nob_fmt("%s-O2", x->target), .cc = cc, .opt = "-O2", .werror = true,
+            .target = x->target, .dir = nob_fmt("build/test/%s-O2", x->target),
+            .ar = nob_fmt("%s-ar", x->triplet), .emulator = x->emulator,
+            .sysroot = nob_fmt("/usr/%s", x->triplet),
+            .shared = true,                     /* this target's shared library, under test */
+        };
         test_config(&c, false, t);
         smoke_bench(&c, t);
         if (strcmp(x->target, "linux_aarch64") == 0) {
@@ -1337,9 +1359,12 @@ static int cmd_test(void)
     test_deps(&t);
     test_install(&t);
     test_docs(&t);
-    Config cet = {"cet", "gcc", "-O2", true, HOST_TARGET, "build/test/cet", "ar", NULL, NULL,
-                  NULL, NULL, false, "-fcf-protection=full"};
-    test_notes(&cet, "IBT", "SHSTK", &t);
+    Config cet = {
+        .name = "cet", .cc = "gcc", .opt = "-O2", .werror = true, .target = HOST_TARGET,
+        .dir = "build/test/cet", .ar = "ar", .extra = "-fcf-protection=full",
+    };
+    if (strcmp(HOST_TARGET, "linux_x86_64") == 0)      /* IBT is x86's */
+        test_notes(&cet, "IBT", "SHSTK", &t);
     test_valgrind(&t);
     test_fuzz(&t);
     smoke_bench(&default_config, &t);

@@ -167,7 +167,7 @@ static void start_ctx(struct s_ctx *ctx, coroutine fn, void *arg)
 }
 
 /* Both creates, once the arguments are known to be good; 'stack_size' 0
- * means STACK_CAPACITY (1024 pages), known once the thread is set up. */
+ * means STACK_CAPACITY, known once the thread is set up. */
 static sp_ctx create(coroutine fn, void *arg, size_t stack_size)
 {
     if (init_thread() != 0)
@@ -175,7 +175,7 @@ static sp_ctx create(coroutine fn, void *arg, size_t stack_size)
     struct s_ctx *ctx = ctx_new();
     if (ctx == NULL)
         goto out_enomem;
-    if (stack_alloc(&ctx->stack, stack_size ? stack_size : 1024 * stack_page) != 0)
+    if (stack_alloc(&ctx->stack, stack_size ? stack_size : STACK_CAPACITY_PAGES * stack_page) != 0)
         goto out_unused_ctx;
     if (ctx_array_push(&g_ctx, ctx) != 0)
         goto out_free_stack;

@@ -117,12 +117,9 @@ typedef struct s_ctx *sp_ctx;
 /* The function a coroutine runs. */
 typedef void (*coroutine)(void *arg);
 
-/* What runs on a coroutine's stack after its function returns; the library
- * uses its own (coroutine_finish), which never returns. */
-typedef void (*finalizer)(void);
-
 /* Default stack size: 1024 pages, reserved, committed only when touched. */
-#define STACK_CAPACITY (1024 * (size_t)sysconf(_SC_PAGESIZE))
+#define STACK_CAPACITY_PAGES 1024
+#define STACK_CAPACITY (STACK_CAPACITY_PAGES * (size_t)sysconf(_SC_PAGESIZE))
 
 /* ==== Lifecycle ========================================================= */
 

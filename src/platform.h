@@ -13,6 +13,10 @@
 #include "coroutine.h"
 #include "internal.h"
 
+/* What runs on a coroutine's stack after its function returns: the core's
+ * coroutine_finish, which never returns. */
+typedef void (*finalizer)(void);
+
 /* ---- platform.c ------------------------------------------------------- */
 
 /* Lay out a first frame below 'top' (any alignment) so that restoring the
@@ -54,7 +58,11 @@ HIDDEN NORETURN void _asm_finish_ctx(void *sp, sp_ctx dead);
 /* yield_ctx and switch_ctx themselves (declared in coroutine.h) are also in
  * asm.s: they save the frame and call into the core below. All three end
  * in _asm_restore_ctx, the resume path every context arrives through; it
- * calls ctx_arrival_hook there, on the new stack, when that is not NULL. */
+ * calls ctx_arrival_hook there, on the new stack, when that is not NULL.
+ * It is reached by a jump, not a call, with the sp to resume where the
+ * core returned it (x86_64: rax; aarch64: x0; riscv64: a0) and, on
+ * x86_64, the x87 control word in force in ecx, so that it is loaded only
+ * when the frame's differs. */
 
 /* ---- the core, called from asm.s --------------------------------------- */
 

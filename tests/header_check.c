@@ -23,10 +23,10 @@ int main(void)
     int (*trace)(const char *) = trace_ctx;
     size_t (*frame)(sp_ctx, struct ctx_slot *, size_t) = get_ctx_frame;
     struct ctx_slot slots[CTX_FRAME_MAX];
-    finalizer fin = yield_ctx;
-    size_t capacity = STACK_CAPACITY;
+    size_t capacity = STACK_CAPACITY + STACK_CAPACITY_PAGES + COROUTINE_VERSION_MAJOR;
+    const char *version = COROUTINE_VERSION;
     (void)fn, (void)create, (void)create_sized, (void)destroy, (void)finished;
-    (void)switcher, (void)yielder, (void)id, (void)id_of, (void)self, (void)fin, (void)used,
-        (void)trace, (void)frame, (void)slots;
+    (void)switcher, (void)yielder, (void)id, (void)id_of, (void)self, (void)used,
+        (void)trace, (void)frame, (void)slots, (void)version;
     return capacity == 0;
 }

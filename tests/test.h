@@ -2,7 +2,7 @@
  *
  *     TEST(adds_up) { CHECK_EQ(1 + 1, 2); }
  *
- * Tests register themselves; tests/main.c runs each one in a child process
+ * Tests register themselves; tests/runner.c runs each one in a child process
  * of its own, so a crash fails that test and nothing else. A failed check
  * prints where and why, then ends the child with status 1.
  */

@@ -1,14 +1,11 @@
-/* main.c - runs the registered tests, each in its own child process.
- *
- *     tests [NAME...]     run every test, or those whose names contain NAME
- *
- * The last line is "N passed, N failed", then ", N skipped" if any were.
+/* fixtures.c - what the tests share: the tool they run under, children
+ * that are expected to die, counts of mappings and resident memory, and
+ * what this machine can show.
  */
 #define _GNU_SOURCE
 #include <alloca.h>
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,78 +13,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sanitizer.h"          /* the library's own detection of the tools */
 #include "test.h"
 
-#define MAX_TESTS 256
-#define TIMEOUT_SECONDS 120
-#define SKIP_STATUS 77          /* exit status of a skipped test */
-
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZER "AddressSanitizer"
-#elif __has_feature(thread_sanitizer)
-#define SANITIZER "ThreadSanitizer"
-#endif
-#endif
-#if !defined(SANITIZER) && defined(__SANITIZE_ADDRESS__)
-#define SANITIZER "AddressSanitizer"
-#elif !defined(SANITIZER) && defined(__SANITIZE_THREAD__)
-#define SANITIZER "ThreadSanitizer"
-#endif
-#ifdef SANITIZER
-const char *const test_sanitizer = SANITIZER;
+#if defined(SAN_ASAN)
+const char *const test_sanitizer = "AddressSanitizer";
+#elif defined(SAN_TSAN)
+const char *const test_sanitizer = "ThreadSanitizer";
 #else
 const char *const test_sanitizer = NULL;
 #endif
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 const char *test_tool(void)
 {
-    return test_sanitizer ? test_sanitizer : RUNNING_ON_VALGRIND ? "valgrind" : NULL;
-}
-
-static struct {
-    const char *name;
-    void (*fn)(void);
-} tests[MAX_TESTS];
-static size_t n_tests;
-
-void test_register(const char *name, void (*fn)(void))
-{
-    if (n_tests == MAX_TESTS) {
-        fprintf(stderr, "too many tests; raise MAX_TESTS\n");
-        exit(2);
-    }
-    tests[n_tests].name = name;
-    tests[n_tests].fn = fn;
-    n_tests++;
-}
-
-void test_fail(const char *file, int line, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s:%d: check failed: ", file, line);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    fflush(NULL);
-    _exit(1);
-}
-
-void test_skip(const char *why)
-{
-    printf("     skipped: %s\n", why);
-    fflush(NULL);
-    _exit(SKIP_STATUS);
+    return test_sanitizer ? test_sanitizer : san_under_valgrind() ? "valgrind" : NULL;
 }
 
 struct death run_in_child(void (*fn)(void *), void *arg)
@@ -257,60 +196,3 @@ bool memory_is_given_back(void)
     return frees && unmapping_leaves_nothing();
 }
 
-static bool selected(const char *name, int argc, char **argv)
-{
-    if (argc < 2)
-        return true;
-    for (int i = 1; i < argc; i++)
-        if (strstr(name, argv[i]))
-            return true;
-    return false;
-}
-
-enum outcome { PASSED, FAILED, SKIPPED };
-
-/* Run one test in a child. */
-static enum outcome run_test(size_t i)
-{
-    int status;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        alarm(TIMEOUT_SECONDS);
-        tests[i].fn();
-        fflush(NULL);
-        _exit(0);
-    }
-    if (pid < 0 || waitpid(pid, &status, 0) != pid) {
-        printf("FAIL %s (could not run it)\n", tests[i].name);
-        return FAILED;
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        printf("ok   %s\n", tests[i].name);
-        return PASSED;
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == SKIP_STATUS) {
-        printf("skip %s\n", tests[i].name);
-        return SKIPPED;
-    }
-    if (WIFSIGNALED(status))
-        printf("FAIL %s (killed by signal %d%s)\n", tests[i].name, WTERMSIG(status),
-               WTERMSIG(status) == SIGALRM ? ": timed out" : "");
-    else
-        printf("FAIL %s (exit status %d)\n", tests[i].name, WEXITSTATUS(status));
-    return FAILED;
-}
-
-int main(int argc, char **argv)
-{
-    int count[3] = {0};
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    for (size_t i = 0; i < n_tests; i++)
-        if (selected(tests[i].name, argc, argv))
-            count[run_test(i)]++;
-    printf("%d passed, %d failed", count[PASSED], count[FAILED]);
-    if (count[SKIPPED] > 0)
-        printf(", %d skipped", count[SKIPPED]);
-    printf("\n");
-    return count[FAILED] == 0 ? 0 : 1;
-}
