@@ -121,15 +121,16 @@ _asm_restore_ctx:
 	mov	sp, x0                  /* the switch: now on the other stack */
 	adrp	x9, ctx_arrival_hook
 	ldr	x9, [x9, :lo12:ctx_arrival_hook]
-	cbz	x9, 4f                  /* set under a sanitizer, or tracing */
+	cbz	x9, .Lheard             /* set when someone listens */
 	blr	x9                      /* x30 comes back from the frame */
-4:
+.Lheard:
 	ldr	x9, [sp, #0xa0]         /* its FPCR */
 	mrs	x10, fpcr
 	cmp	x9, x10
-	b.eq	1f
+	b.eq	.Lload_registers
 	msr	fpcr, x9                /* differs from ours: load it */
-1:	ldp	d8, d9, [sp, #0x00]
+.Lload_registers:
+	ldp	d8, d9, [sp, #0x00]
 	ldp	d10, d11, [sp, #0x10]
 	ldp	d12, d13, [sp, #0x20]
 	ldp	d14, d15, [sp, #0x30]

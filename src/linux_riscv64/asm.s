@@ -133,14 +133,15 @@ _asm_restore_ctx:
 	mv	sp, a0                  /* the switch: now on the other stack */
 	lla	t0, ctx_arrival_hook
 	ld	t0, 0(t0)
-	beqz	t0, 4f                  /* set under a sanitizer, or tracing */
+	beqz	t0, .Lheard             /* set when someone listens */
 	jalr	t0                      /* ra comes back from the frame */
-4:
+.Lheard:
 	ld	t0, 0xc8(sp)            /* its rounding mode */
 	frrm	t1
-	beq	t0, t1, 1f
+	beq	t0, t1, .Lload_registers
 	fsrm	t0                      /* differs from ours: load it */
-1:	fld	fs0, 0x00(sp)
+.Lload_registers:
+	fld	fs0, 0x00(sp)
 	fld	fs1, 0x08(sp)
 	fld	fs2, 0x10(sp)
 	fld	fs3, 0x18(sp)

@@ -141,12 +141,14 @@ _asm_restore_ctx:
 	FRAME_CFI                       /* rsp is at a frame from the start */
 	movq	%rax, %rsp              /* the switch: now on the other stack */
 	cmpq	$0, ctx_arrival_hook(%rip)
-	jne	3f                      /* only under a sanitizer, or tracing */
-4:	movq	0x38(%rsp), %rdx        /* where to resume, loaded early */
+	jne	.Lcall_arrival_hook     /* only when someone listens: below */
+.Lheard:
+	movq	0x38(%rsp), %rdx        /* where to resume, loaded early */
 	ldmxcsr	(%rsp)                  /* its SSE rounding mode and masks */
 	cmpw	4(%rsp), %cx            /* its x87 control word the same? */
-	jne	2f
-1:	movq	0x08(%rsp), %r15
+	jne	.Lload_x87_word         /* no: below */
+.Lload_registers:
+	movq	0x08(%rsp), %r15
 	movq	0x10(%rsp), %r14
 	movq	0x18(%rsp), %r13
 	movq	0x20(%rsp), %r12
@@ -163,10 +165,14 @@ _asm_restore_ctx:
 	.cfi_same_value %r14
 	.cfi_same_value %r15
 	notrack jmp *%rdx               /* resumed */
-2:	.cfi_restore_state
-	fldcw	4(%rsp)                 /* no: load its own */
-	jmp	1b
-3:	pushq	%rcx                    /* the x87 word in force; twice, */
+
+	/* Out of the way of the common path, which falls straight through. */
+.Lload_x87_word:
+	.cfi_restore_state
+	fldcw	4(%rsp)                 /* the frame's own x87 control word */
+	jmp	.Lload_registers
+.Lcall_arrival_hook:
+	pushq	%rcx                    /* the x87 word in force; twice, */
 	.cfi_adjust_cfa_offset 8
 	pushq	%rcx                    /* so the call enters C aligned */
 	.cfi_adjust_cfa_offset 8
@@ -175,7 +181,7 @@ _asm_restore_ctx:
 	.cfi_adjust_cfa_offset -8
 	popq	%rcx
 	.cfi_adjust_cfa_offset -8
-	jmp	4b
+	jmp	.Lheard
 	.cfi_endproc
 	.size	_asm_restore_ctx, .-_asm_restore_ctx
 
