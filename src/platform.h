@@ -10,6 +10,9 @@
 #ifndef COROUTINE_PLATFORM_H
 #define COROUTINE_PLATFORM_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "coroutine.h"
 #include "internal.h"
 
@@ -26,7 +29,9 @@ HIDDEN void *platform_setup_stack(void *top, coroutine fn, void *arg, finalizer 
 
 /* The saved frame, slot by slot from its lowest address, as the target's
  * 'struct frame' (checked against asm.s) lays it out: 'offset' from the
- * saved sp, a name, what it is for. The list ends with a NULL name. */
+ * saved sp, a name, what it is for. The list ends with a slot whose name
+ * is NULL and whose offset is the frame's size. get_ctx_frame and gdb's
+ * commands (tools/gdb) read the frame through it. */
 struct platform_slot {
     unsigned offset;
     unsigned size;                 /* 8, or 4 or 2 for packed words */
@@ -34,6 +39,16 @@ struct platform_slot {
     const char *meaning;
 };
 HIDDEN extern const struct platform_slot platform_frame[];
+
+/* For platform.c: a slot described by its own field of 'struct frame', and
+ * the list's end. */
+#define PLATFORM_SLOT(field, meaning)                                          \
+    {offsetof(struct frame, field), sizeof(((struct frame *)0)->field), #field, meaning}
+#define PLATFORM_END {sizeof(struct frame), 0, NULL, NULL}
+
+/* For platform.c: where the first frame goes, right under 'top' aligned
+ * down to 16 bytes, which every target's ABI wants of a stack at a call. */
+#define PLATFORM_FIRST_FRAME(top) ((struct frame *)((uintptr_t)(top) & ~(uintptr_t)15) - 1)
 
 /* ---- process.c -------------------------------------------------------- */
 

@@ -233,9 +233,9 @@ static int carve(struct size_class *c, struct stack *s)
     return 0;
 }
 
-/* The class of 'size', made if new. Classes are few (see class_pages),
+/* The class of 'size', found or made. Classes are few (see class_pages),
  * and the last one found is tried first. */
-static struct size_class *find_class(size_t size)
+static struct size_class *class_for(size_t size)
 {
     static __thread size_t last;
     if (last < classes.len && classes.items[last].size == size)
@@ -330,7 +330,7 @@ int stack_alloc(struct stack *s, size_t usable)
         goto out_enomem;
     if (take_warm(size, s))
         return 0;
-    if ((c = find_class(size)) == NULL)
+    if ((c = class_for(size)) == NULL)
         goto out_enomem;
     if (c->cold.len > 0) {
         *s = c->cold.items[--c->cold.len];
@@ -356,7 +356,7 @@ static void cool(struct stack *s)
     }
     madvise(stack_bottom(s), s->size - STACK_GUARD, MADV_DONTNEED);
     san_memory_unused(stack_bottom(s), s->size - STACK_GUARD);
-    if ((c = find_class(s->size)) != NULL)
+    if ((c = class_for(s->size)) != NULL)
         stack_array_push(&c->cold, *s);     /* no memory: the slot is lost
                                                until the thread exits */
 }

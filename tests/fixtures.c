@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "coroutine.h"
 #include "sanitizer.h"          /* the library's own detection of the tools */
 #include "test.h"
 
@@ -89,6 +90,16 @@ bool died_of_overflow(const struct death *d)
     }
     snprintf(needle, sizeof needle, "coroutine %zu: stack overflow at", id);
     return died_with(d, SIGABRT, needle);
+}
+
+void count_rounds(void *arg)
+{
+    int *slot = arg;
+    for (int i = 0; i < 3; i++) {
+        ++*slot;
+        yield_ctx();
+    }
+    ++*slot;
 }
 
 void grow_stack_forever(void *unused)

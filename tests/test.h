@@ -84,6 +84,10 @@ bool died_of_segv(const struct death *d);
  * overflow of coroutine N. */
 bool died_of_overflow(const struct death *d);
 
+/* A coroutine body that counts in '*(int *)arg' to 4, yielding between
+ * counts: it runs in four turns. */
+void count_rounds(void *arg);
+
 /* A coroutine body that grows its stack a page at a time, forever. */
 void grow_stack_forever(void *unused);
 

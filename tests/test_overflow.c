@@ -254,7 +254,7 @@ TEST(an_overflow_among_40000_stacks_harms_no_neighbour)
 {
     if (!guard_regions_in_use())
         test_skip("without guard regions, stacks past the guard budget have none: their "
-                  "overflow is found at the next switch (README, Debugging)");
+                  "overflow is found at the next switch (README, Stacks and overflow)");
     if (test_tool() && strcmp(test_tool(), "valgrind") == 0)
         test_skip("too slow under valgrind");
     struct death d = run_in_child(crowd_then_runaway, NULL);

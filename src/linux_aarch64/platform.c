@@ -25,14 +25,20 @@ struct frame {
 /* asm.s stores and loads at these offsets; keep the two in step. */
 _Static_assert(offsetof(struct frame, d) == 0x00, "frame: d8");
 _Static_assert(offsetof(struct frame, x19) == 0x40, "frame: x19");
+_Static_assert(offsetof(struct frame, x20) == 0x48, "frame: x20");
 _Static_assert(offsetof(struct frame, x21) == 0x50, "frame: x21");
+_Static_assert(offsetof(struct frame, x22) == 0x58, "frame: x22");
+_Static_assert(offsetof(struct frame, x23) == 0x60, "frame: x23");
+_Static_assert(offsetof(struct frame, x24) == 0x68, "frame: x24");
+_Static_assert(offsetof(struct frame, x25) == 0x70, "frame: x25");
+_Static_assert(offsetof(struct frame, x26) == 0x78, "frame: x26");
+_Static_assert(offsetof(struct frame, x27) == 0x80, "frame: x27");
+_Static_assert(offsetof(struct frame, x28) == 0x88, "frame: x28");
 _Static_assert(offsetof(struct frame, x29) == 0x90, "frame: x29");
 _Static_assert(offsetof(struct frame, x30) == 0x98, "frame: x30");
 _Static_assert(offsetof(struct frame, fpcr) == 0xa0, "frame: fpcr");
+_Static_assert(offsetof(struct frame, unused) == 0xa8, "frame: padding");
 _Static_assert(sizeof(struct frame) == 0xb0, "frame: size");
-
-#define SLOT(field, meaning) \
-    {offsetof(struct frame, field), sizeof(((struct frame *)0)->field), #field, meaning}
 
 const struct platform_slot platform_frame[] = {
     {offsetof(struct frame, d), 8, "d8", "callee-saved, floating point"},
@@ -43,16 +49,16 @@ const struct platform_slot platform_frame[] = {
     {offsetof(struct frame, d) + 40, 8, "d13", "callee-saved, floating point"},
     {offsetof(struct frame, d) + 48, 8, "d14", "callee-saved, floating point"},
     {offsetof(struct frame, d) + 56, 8, "d15", "callee-saved, floating point"},
-    SLOT(x19, "callee-saved; first run: the function"),
-    SLOT(x20, "callee-saved; first run: the argument"),
-    SLOT(x21, "callee-saved; first run: the finalizer"),
-    SLOT(x22, "callee-saved"), SLOT(x23, "callee-saved"), SLOT(x24, "callee-saved"),
-    SLOT(x25, "callee-saved"), SLOT(x26, "callee-saved"), SLOT(x27, "callee-saved"),
-    SLOT(x28, "callee-saved"),
-    SLOT(x29, "frame pointer"),
-    SLOT(x30, "where it resumes"),
-    SLOT(fpcr, "rounding mode and traps"),
-    {0, 0, NULL, NULL},
+    PLATFORM_SLOT(x19, "callee-saved; first run: the function"),
+    PLATFORM_SLOT(x20, "callee-saved; first run: the argument"),
+    PLATFORM_SLOT(x21, "callee-saved; first run: the finalizer"),
+    PLATFORM_SLOT(x22, "callee-saved"), PLATFORM_SLOT(x23, "callee-saved"), PLATFORM_SLOT(x24, "callee-saved"),
+    PLATFORM_SLOT(x25, "callee-saved"), PLATFORM_SLOT(x26, "callee-saved"), PLATFORM_SLOT(x27, "callee-saved"),
+    PLATFORM_SLOT(x28, "callee-saved"),
+    PLATFORM_SLOT(x29, "frame pointer"),
+    PLATFORM_SLOT(x30, "where it resumes"),
+    PLATFORM_SLOT(fpcr, "rounding mode and traps"),
+    PLATFORM_END,
 };
 
 /* The frame sits right under the 16-aligned top, so _asm_ctx_start runs
@@ -60,8 +66,7 @@ const struct platform_slot platform_frame[] = {
  * created it, as a new thread starts with its parent's. */
 void *platform_setup_stack(void *top, coroutine fn, void *arg, finalizer finish)
 {
-    uintptr_t aligned_top = (uintptr_t)top & ~(uintptr_t)15;
-    struct frame *f = (struct frame *)aligned_top - 1;
+    struct frame *f = PLATFORM_FIRST_FRAME(top);
     uint64_t fpcr;
 
     __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));

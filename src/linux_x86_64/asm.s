@@ -23,17 +23,11 @@
  * exception masks) and the x87 control word are callee-saved too, so a
  * coroutine that changes its rounding mode keeps it to itself.
  *
- * Two choices make the switch fast (docs/performance.md has the numbers):
- * - The control words cost most where they are loaded only when they
- *   changed, since telling requires reading back what 'stmxcsr' just
- *   stored, and that read waits for the store (about 10 cycles on the AMD
- *   EPYC we measure on). 'ldmxcsr' itself is cheap there, 'fldcw' is not,
- *   and 'fnstcw' reads back freely. So MXCSR is loaded on every switch and
- *   the x87 control word only when it differs.
- * - A context resumes with an indirect 'jmp', not 'ret'. A 'ret' is
- *   predicted from the return stack, which holds where *this* context called
- *   from, so it mispredicts whenever the other context sits elsewhere.
- *   'notrack' lets the jump land on a return address, which has no endbr64.
+ * Two choices make the switch fast: the x87 control word is loaded only
+ * when it differs (MXCSR always: comparing it would cost more), and a
+ * context resumes with an indirect 'jmp', not 'ret' ('notrack': it lands on
+ * a return address, which has no endbr64). docs/performance.md, "Design
+ * choices the numbers forced", has why and the numbers.
  */
 
 /* Push the frame above; the return address is already in place. MXCSR is

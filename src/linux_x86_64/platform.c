@@ -35,20 +35,17 @@ _Static_assert(offsetof(struct frame, rbp) == 0x30, "frame: rbp");
 _Static_assert(offsetof(struct frame, rip) == 0x38, "frame: rip");
 _Static_assert(sizeof(struct frame) == 0x40, "frame: size");
 
-#define SLOT(field, meaning) \
-    {offsetof(struct frame, field), sizeof(((struct frame *)0)->field), #field, meaning}
-
 const struct platform_slot platform_frame[] = {
-    SLOT(mxcsr, "SSE rounding mode and exception masks"),
-    SLOT(x87_cw, "x87 rounding and precision"),
-    SLOT(r15, "callee-saved"),
-    SLOT(r14, "callee-saved; first run: the finalizer"),
-    SLOT(r13, "callee-saved; first run: the argument"),
-    SLOT(r12, "callee-saved; first run: the function"),
-    SLOT(rbx, "callee-saved"),
-    SLOT(rbp, "callee-saved, frame pointer"),
-    SLOT(rip, "where it resumes"),
-    {0, 0, NULL, NULL},
+    PLATFORM_SLOT(mxcsr, "SSE rounding mode and exception masks"),
+    PLATFORM_SLOT(x87_cw, "x87 rounding and precision"),
+    PLATFORM_SLOT(r15, "callee-saved"),
+    PLATFORM_SLOT(r14, "callee-saved; first run: the finalizer"),
+    PLATFORM_SLOT(r13, "callee-saved; first run: the argument"),
+    PLATFORM_SLOT(r12, "callee-saved; first run: the function"),
+    PLATFORM_SLOT(rbx, "callee-saved"),
+    PLATFORM_SLOT(rbp, "callee-saved, frame pointer"),
+    PLATFORM_SLOT(rip, "where it resumes"),
+    PLATFORM_END,
 };
 
 /* The frame sits right under the 16-aligned top, so _asm_ctx_start runs
@@ -57,8 +54,7 @@ const struct platform_slot platform_frame[] = {
  * starts with those of its parent. */
 void *platform_setup_stack(void *top, coroutine fn, void *arg, finalizer finish)
 {
-    uintptr_t aligned_top = (uintptr_t)top & ~(uintptr_t)15;
-    struct frame *f = (struct frame *)aligned_top - 1;
+    struct frame *f = PLATFORM_FIRST_FRAME(top);
 
     *f = (struct frame){
         .r12 = (uintptr_t)fn,

@@ -6,8 +6,8 @@
 
 'coroutine bt' puts the registers saved in the coroutine's frame into the
 selected thread for the time of a 'bt', then puts the real ones back: the
-frame is the one drawn at the top of src/<os>_<arch>/asm.s, and FRAMES
-below must say the same.
+frame is the one drawn at the top of src/<os>_<arch>/asm.s, as the
+library itself describes it ('platform_frame').
 """
 
 import gdb
@@ -16,32 +16,32 @@ CTX_LIVE = 0x4C495645
 CTX_FINISHED = 0x46494E49
 STACK_GUARD = 64 * 1024
 
-# Per target: the frame's size, the offset of the resume address, and the
-# offsets of the registers it holds. The stack pointer of the resumed code
-# is the saved sp plus the size.
-FRAMES = {
-    "i386:x86-64": {
-        "sp": "rsp", "pc": "rip", "size": 0x40, "resume": 0x38,
-        "regs": {"rbp": 0x30, "rbx": 0x28, "r12": 0x20, "r13": 0x18,
-                 "r14": 0x10, "r15": 0x08},
-    },
-    "aarch64": {
-        "sp": "sp", "pc": "pc", "size": 0xB0, "resume": 0x98,
-        "regs": dict([("x29", 0x90), ("x30", 0x98)] +
-                     [("x%d" % (19 + i), 0x40 + 8 * i) for i in range(10)]),
-    },
-    "riscv:rv64": {
-        "sp": "sp", "pc": "pc", "size": 0xD0, "resume": 0xC0,
-        "regs": dict([("ra", 0xC0)] + [("s%d" % i, 0x60 + 8 * i) for i in range(12)]),
-    },
-}
+# What gdb calls the stack pointer and the program counter, per target.
+# The frame itself is read from the library: 'platform_frame', the
+# target's description of its saved frame (src/<os>_<arch>/platform.c),
+# whose offsets are checked against the assembly when it is compiled.
+POINTERS = {"i386:x86-64": ("rsp", "rip"), "aarch64": ("sp", "pc"), "riscv:rv64": ("sp", "pc")}
+RESUME = ("rip", "x30", "ra")            # the slot a context resumes at
+REGISTERS = set(["rbp", "rbx", "r12", "r13", "r14", "r15"] +
+                ["x%d" % i for i in range(19, 31)] + ["s%d" % i for i in range(12)] + ["ra"])
 
 
 def frame_layout():
     arch = gdb.selected_frame().architecture().name()
-    if arch not in FRAMES:
-        raise gdb.GdbError("coroutines: no frame layout for %s" % arch)
-    return FRAMES[arch]
+    if arch not in POINTERS:
+        raise gdb.GdbError("coroutines: no registers known for %s" % arch)
+    slots = gdb.parse_and_eval("platform_frame")
+    layout = {"sp": POINTERS[arch][0], "pc": POINTERS[arch][1], "regs": {}}
+    i = 0
+    while int(slots[i]["name"]) != 0:     # the last slot: no name, the size
+        name, offset = slots[i]["name"].string(), int(slots[i]["offset"])
+        if name in RESUME:
+            layout["resume"] = offset
+        if name in REGISTERS:
+            layout["regs"][name] = offset
+        i += 1
+    layout["size"] = int(slots[i]["offset"])
+    return layout
 
 
 def read_word(address):
