@@ -12,7 +12,7 @@
 __thread struct s_ctx main_ctx CORE_TLS;
 __thread struct s_ctx *current CORE_TLS;
 __thread struct ctx_array g_ctx;
-__thread uint64_t thread_serial;
+__thread uint64_t thread_serial CORE_TLS;
 
 /* Destroyed contexts wait in a queue, oldest first, before their memory is
  * used again, so that generations wrap as late as possible. A thread that
@@ -157,14 +157,12 @@ static void stale_handle(sp_ctx handle, const struct s_ctx *ctx, const char *cal
     misuse("%s: coroutine %p%s was destroyed", caller, (void *)handle, id);
 }
 
-struct s_ctx *ctx_of(sp_ctx handle, const char *caller)
+void ctx_misused(sp_ctx handle, const char *caller)
 {
     struct s_ctx *ctx = ctx_at(handle);
     if (ctx->handle != handle)
         stale_handle(handle, ctx, caller);
-    if (ctx->thread != thread_serial)
-        misuse("%s: coroutine %zu belongs to another thread", caller, ctx->id);
-    return ctx;
+    misuse("%s: coroutine %zu belongs to another thread", caller, ctx->id);
 }
 
 /* }===================================================================== */

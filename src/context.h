@@ -89,7 +89,7 @@ ARRAY_DEFINE(ctx_array, struct s_ctx *)
 HIDDEN extern __thread struct s_ctx main_ctx CORE_TLS;  /* the implicit main context */
 HIDDEN extern __thread struct s_ctx *current CORE_TLS;  /* the running context */
 HIDDEN extern __thread struct ctx_array g_ctx;
-HIDDEN extern __thread uint64_t thread_serial;          /* never reused, unlike &main_ctx */
+HIDDEN extern __thread uint64_t thread_serial CORE_TLS; /* never reused, unlike &main_ctx */
 
 /* Checked as a coroutine switches away: its stack pointer must be inside
  * its stack (a frame may have jumped the guard and not touched it), and on
@@ -115,9 +115,19 @@ HIDDEN void ctx_unused(struct s_ctx *ctx);
 /* The thread exits: its spare contexts go to the process. */
 HIDDEN void ctx_hand_over_spares(void);
 
+/* Abort naming the misuse of 'handle' by 'caller' (the public call): a
+ * handle destroyed, or another thread's. */
+HIDDEN __attribute__((noreturn, cold)) void ctx_misused(sp_ctx handle, const char *caller);
+
 /* The context of a handle of this thread that was not destroyed, or
- * abort naming the misuse ('caller' is the public call). */
-HIDDEN struct s_ctx *ctx_of(sp_ctx handle, const char *caller);
+ * abort naming the misuse. Inline: every call that takes a handle asks. */
+static inline struct s_ctx *ctx_of(sp_ctx handle, const char *caller)
+{
+    struct s_ctx *ctx = ctx_at(handle);
+    if (ctx->handle != handle || ctx->thread != thread_serial)
+        ctx_misused(handle, caller);
+    return ctx;
+}
 
 /* Report a broken contract on one line of stderr and abort. */
 HIDDEN __attribute__((noreturn, format(printf, 1, 2))) void misuse(const char *fmt, ...);
