@@ -89,7 +89,6 @@ static void thread_exit(void *unused)
     ctx_hand_over_spares();
     stack_thread_exit();
     overflow_thread_exit();
-    main_ctx.switch_key = 0;
     current = NULL;
 }
 
@@ -157,7 +156,6 @@ static void start_ctx(struct s_ctx *ctx, coroutine fn, void *arg)
     san_stack_made(&ctx->san, bottom, (size_t)((char *)stack_top(&ctx->stack) - bottom));
     ctx->sp = platform_setup_stack(colored_top(ctx), fn, arg, coroutine_finish);
     ctx->state = CTX_LIVE;
-    ctx->thread = thread_serial;
     ctx->switch_key = (uintptr_t)ctx->handle ^ (uintptr_t)&main_ctx;
     ctx->floor = bottom;
     ctx->tripwire = ctx->stack.guarded || san_under_valgrind() ? NULL : bottom;

@@ -2,7 +2,6 @@
  * See stack.h. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -225,7 +224,7 @@ static int carve(struct size_class *c, struct stack *s)
 {
     if (c->carve_left == 0 && map_chunk(c) != 0)
         return -1;
-    *s = (struct stack){c->carve, c->size, false, false};
+    *s = (struct stack){c->carve, c->size, false};
     c->carve += c->size;
     c->carve_left--;
     if (guard_regions)
@@ -281,8 +280,15 @@ static int map_alone(struct stack *s, size_t size)
         munmap(p, size);
         return -1;
     }
-    *s = (struct stack){p, size, true, true};
+    *s = (struct stack){p, size, true};
     return 0;
+}
+
+/* Without guard regions, a guarded stack is one with a mapping of its own
+ * (chunk slots have none); with them, none has. */
+static bool mapped_alone(const struct stack *s)
+{
+    return s->guarded && !guard_regions;
 }
 
 static void unmap_alone(const struct stack *s)
@@ -350,7 +356,7 @@ out_enomem:
 static void cool(struct stack *s)
 {
     struct size_class *c;
-    if (s->alone) {
+    if (mapped_alone(s)) {
         unmap_alone(s);
         return;
     }
@@ -388,7 +394,7 @@ int stack_thread_init(void)
 void stack_thread_exit(void)
 {
     for (size_t i = 0; i < warm_len; i++)
-        if (warm[i].alone)
+        if (mapped_alone(&warm[i]))
             unmap_alone(&warm[i]);
     warm_len = 0;
     for (size_t i = 0; i < classes.len; i++)

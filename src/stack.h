@@ -38,7 +38,6 @@ struct stack {
     char *base;     /* lowest address: the guard or gap; NULL when none */
     size_t size;    /* the whole slot, guard included */
     bool guarded;   /* the guard faults when touched */
-    bool alone;     /* in a mapping of its own, not a chunk */
 };
 
 /* The page size, asked of the system once, at the first thread's init. */
