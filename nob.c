@@ -296,15 +296,17 @@ static const char *so_path(const Config *c)
     return nob_fmt("%s/libcoroutine.so.%s", c->dir, version());
 }
 
-/* What keeps the library's control-flow marks (see test_notes): every
- * object must carry them. Not SHSTK, which a switch cannot honour. */
-static const char *control_flow_flag(const Config *c)
+/* What keeps the shared library's control-flow marks (see test_notes):
+ * every object must carry them, and the linker drops a mark as soon as one
+ * input lacks it. Not SHSTK, which a switch cannot honour. On aarch64,
+ * atomics inline too, not calls to libgcc's helpers, whose objects lack
+ * the BTI mark. */
+static void add_control_flow_flags(Nob_Cmd *cmd, const Config *c)
 {
     if (strcmp(c->target, "linux_x86_64") == 0)
-        return "-fcf-protection=branch";
+        nob_cmd_push(cmd, "-fcf-protection=branch");
     if (strcmp(c->target, "linux_aarch64") == 0)
-        return "-mbranch-protection=bti";
-    return NULL;
+        nob_cmd_append(cmd, "-mbranch-protection=bti", "-mno-outline-atomics");
 }
 
 /* Position-independent objects in <dir>/pic, linked into <dir>/
@@ -328,8 +330,8 @@ static bool build_shared(const Config *c)
         nob_cmd_push(&cmd, "-fPIC");
         if (!is_asm(srcs[i]))
             nob_cmd_push(&cmd, "-ftls-model=initial-exec");
-        if (control_flow_flag(c) != NULL && !is_asm(srcs[i]))
-            nob_cmd_push(&cmd, control_flow_flag(c));
+        if (!is_asm(srcs[i]))
+            add_control_flow_flags(&cmd, c);
         nob_cmd_append(&cmd, "-c", srcs[i], "-o", objs[i]);
         ok = nob_cmd_run(&cmd);
         nob_cmd_free(&cmd);
@@ -367,6 +369,7 @@ static bool build_tests(const Config *c)
     size_t n = 0;
     srcs[n++] = TESTS "/runner.c";
     srcs[n++] = TESTS "/fixtures.c";
+    srcs[n++] = TESTS "/bodies.c";
     srcs[n++] = TESTS "/model.c";
     n += list_files(TESTS, "test_", ".c", srcs + n, 32);
     size_t first_target = n;
@@ -1282,17 +1285,18 @@ static void test_valgrind(Tally *t)
  * supports (IBT, BTI) and not for what it does not (SHSTK). A program is
  * marked only if all its objects are; Debian 12's own startup files are
  * not, so the object is what can be checked. */
-static void test_notes(const Config *c, const char *want, const char *refuse, Tally *t)
+static void test_notes(const Config *c, const char *file, const char *want, const char *refuse,
+                       Tally *t)
 {
     Nob_Cmd cmd = {0};
     Nob_Output out = {0};
     bool ok = build_all(c);
     if (ok) {
-        nob_cmd_append(&cmd, "readelf", "-n", nob_fmt("%s/asm.o", c->dir));
+        nob_cmd_append(&cmd, "readelf", "-n", nob_fmt("%s/%s", c->dir, file));
         ok = nob_cmd_run_capture(&cmd, &out) && strstr(out.data, want) != NULL &&
              (refuse == NULL || strstr(out.data, refuse) == NULL);
     }
-    printf("%s: asm.o marked %s%s%s: %s\n", c->name, want, refuse ? ", not " : "",
+    printf("%s: %s marked %s%s%s: %s\n", c->name, file, want, refuse ? ", not " : "",
            refuse ? refuse : "", ok ? "ok" : "FAILED");
     t->passed += ok;
     t->failed += !ok;
@@ -1328,7 +1332,8 @@ static void test_emulated(Tally *t)
             bti.name = "linux_aarch64-bti";
             bti.dir = "build/test/linux_aarch64-bti";
             bti.extra = "-mbranch-protection=bti";
-            test_notes(&bti, "BTI", NULL, t);
+            test_notes(&bti, "asm.o", "BTI", NULL, t);
+            test_notes(&c, strrchr(so_path(&c), '/') + 1, "BTI", NULL, t);
         }
     }
 }
@@ -1364,7 +1369,7 @@ static int cmd_test(void)
         .dir = "build/test/cet", .ar = "ar", .extra = "-fcf-protection=full",
     };
     if (strcmp(HOST_TARGET, "linux_x86_64") == 0)      /* IBT is x86's */
-        test_notes(&cet, "IBT", "SHSTK", &t);
+        test_notes(&cet, "asm.o", "IBT", "SHSTK", &t);
     test_valgrind(&t);
     test_fuzz(&t);
     smoke_bench(&default_config, &t);

@@ -84,6 +84,15 @@ bool died_of_segv(const struct death *d);
  * overflow of coroutine N. */
 bool died_of_overflow(const struct death *d);
 
+/* True when the child wrote "id N" first, then aborted with a line saying
+ * "coroutine N: " and 'what'. */
+bool died_naming_it(const struct death *d, const char *what);
+
+/* In a new thread: make a coroutine that runs 'body' (NULL argument) on a
+ * stack of 'size' bytes (0: STACK_CAPACITY), write "id N" to stderr, switch
+ * to it; then join the thread. */
+void run_coroutine_in_thread(void (*body)(void *), size_t size);
+
 /* A coroutine body that counts in '*(int *)arg' to 4, yielding between
  * counts: it runs in four turns. */
 void count_rounds(void *arg);

@@ -221,21 +221,10 @@ static void exit_thread_inside(void *unused)
     pthread_exit(NULL);
 }
 
-static void *run_exiting_coroutine(void *unused)
-{
-    (void)unused;
-    sp_ctx c = create_ctx(exit_thread_inside, NULL);
-    fprintf(stderr, "id %zu\n", get_ctx_id_of(c));
-    switch_ctx(c);
-    return NULL;
-}
-
 static void pthread_exit_in_a_coroutine(void *unused)
 {
-    pthread_t t;
     (void)unused;
-    pthread_create(&t, NULL, run_exiting_coroutine, NULL);
-    pthread_join(t, NULL);
+    run_coroutine_in_thread(exit_thread_inside, 0);
     _exit(0);
 }
 
@@ -244,11 +233,7 @@ TEST(pthread_exit_inside_a_coroutine_aborts)
     if (test_sanitizer && strcmp(test_sanitizer, "ThreadSanitizer") == 0)
         test_skip("ThreadSanitizer stops a pthread_exit on a fiber itself, before the library");
     struct death d = run_in_child(pthread_exit_in_a_coroutine, NULL);
-    size_t id = 0;
-    char needle[96];
-    CHECK(sscanf(d.message, "id %zu", &id) == 1);
-    snprintf(needle, sizeof needle, "coroutine %zu: the thread exited inside it", id);
-    CHECK(died_with(&d, SIGABRT, needle));
+    CHECK(died_naming_it(&d, "the thread exited inside it"));
 }
 
 /* The exited thread's context memory may serve this thread since: its

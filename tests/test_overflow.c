@@ -56,21 +56,10 @@ TEST(a_frame_that_jumps_past_the_bottom_is_reported)
     expect_overflow_report(create_ctx_sized(big_frame, &size, size));
 }
 
-static void *overflow_in_thread(void *arg)
-{
-    (void)arg;
-    sp_ctx c = create_ctx_sized(grow_stack_forever, NULL, 32 * 1024);
-    fprintf(stderr, "id %zu\n", get_ctx_id_of(c));
-    switch_ctx(c);
-    return NULL;
-}
-
 static void start_thread(void *unused)
 {
-    pthread_t t;
     (void)unused;
-    pthread_create(&t, NULL, overflow_in_thread, NULL);
-    pthread_join(t, NULL);
+    run_coroutine_in_thread(grow_stack_forever, 32 * 1024);
 }
 
 TEST(overflow_in_another_thread_is_reported)
