@@ -69,33 +69,32 @@ static const char *text_of(size_t i)
     return buf;
 }
 
-/* One line of text for roff: backslashes spelled out, and no line that
+/* One line for roff, as it is: backslashes spelled out, and no line that
  * roff would take for a request. */
+static void put_line(FILE *f, const char *s)
+{
+    if (*s == '.' || *s == '\'')
+        fputs("\\&", f);
+    for (; *s; s++)
+        *s == '\\' ? fputs("\\e", f) : fputc(*s, f);
+    fputc('\n', f);
+}
+
+/* A line of running text: roff fills it, so its indent goes. */
 static void put_text(FILE *f, const char *s)
 {
     while (*s == ' ')
         s++;
-    if (*s == '.' || *s == '\'')
-        fputs("\\&", f);
-    for (; *s; s++)
-        if (*s == '\\')
-            fputs("\\e", f);
-        else
-            fputc(*s, f);
-    fputc('\n', f);
+    put_line(f, s);
 }
 
+/* Comment lines 'first'..'last' as code, 'indent' columns taken off. */
 static void put_code(FILE *f, size_t first, size_t last, size_t indent)
 {
     fputs(".EX\n", f);
     for (size_t i = first; i <= last; i++) {
         const char *t = text_of(i);
-        t += strlen(t) >= indent ? indent : strlen(t);
-        if (*t == '.' || *t == '\'')
-            fputs("\\&", f);
-        for (; *t; t++)
-            *t == '\\' ? fputs("\\e", f) : fputc(*t, f);
-        fputc('\n', f);
+        put_line(f, t + (strlen(t) >= indent ? indent : strlen(t)));
     }
     fputs(".EE\n", f);
 }
@@ -235,14 +234,8 @@ static void find_calls(void)
 {
     const char *group = "";
     for (size_t i = 0; i < n_lines && n_calls < MAX_CALLS; i++) {
-        const char *banner = strstr(lines[i], "/* ==== ");
-        if (banner == lines[i]) {
-            static char groups[16][64];
-            static size_t n_groups;
-            snprintf(groups[n_groups % 16], 64, "%.*s", (int)strcspn(banner + 8, " ="),
-                     banner + 8);
-            group = groups[n_groups++ % 16];
-        }
+        if (strncmp(lines[i], "/* ==== ", 8) == 0)
+            group = lines[i];           /* the banner line names the group */
         struct call c = {.decl = i, .group = group};
         if (!declares_call(i, c.name, sizeof c.name) || i == 0 || strstr(lines[i - 1], "*/") == NULL)
             continue;
@@ -326,11 +319,8 @@ static void put_synopsis(FILE *f, const struct call *c)
                 while (end < c->first && strcmp(lines[end], "};") != 0)
                     end++;
                 fputs(".fi\n.EX\n", f);
-                for (size_t k = i; k <= end; k++) {
-                    for (const char *t = lines[k]; *t; t++)
-                        *t == '\\' ? fputs("\\e", f) : fputc(*t, f);
-                    fputc('\n', f);
-                }
+                for (size_t k = i; k <= end; k++)
+                    put_line(f, lines[k]);
                 fputs(".EE\n.nf\n.PP\n", f);
                 break;
             }
