@@ -54,9 +54,11 @@
 #define BOOST_HEADER "/usr/include/boost/context/detail/fcontext.hpp"
 
 static const char *warnings[] = {"-Wall", "-Wextra", "-Wpedantic"};
+static const char *public_headers[] = {SRC "/coroutine.h", SRC "/coroutine_wait.h"};
 static const char *headers[] = {
     SRC "/coroutine.h", SRC "/platform.h", SRC "/stack.h", SRC "/array.h", SRC "/sanitizer.h",
     SRC "/trace.h", SRC "/context.h", SRC "/internal.h", SRC "/overflow.h", SRC "/arrival.h",
+    SRC "/coroutine_wait.h", SRC "/runtime.h", SRC "/wait.h", SRC "/poller.h", SRC "/timer.h",
     TESTS "/test.h", BENCH "/bench.h",
 };
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -134,7 +136,8 @@ static const char *lib_path(const Config *c)
 static const char *core_sources[] = {
     SRC "/coroutine.c", SRC "/switch.c", SRC "/context.c", SRC "/stack.c",
     SRC "/overflow.c", SRC "/arrival.c", SRC "/trace.c", SRC "/trace_write.c",
-    SRC "/inspect.c",
+    SRC "/inspect.c", SRC "/runtime.c", SRC "/timer.c", SRC "/wait.c", SRC "/io.c", SRC "/net.c",
+    SRC "/poller_epoll.c",
 };
 
 /* What a target folder provides (platform.h). */
@@ -181,9 +184,9 @@ static bool stale(const char *out, const char **srcs, size_t n)
 /* Compile the library's objects and archive them. */
 static bool build_library(const Config *c)
 {
-    const char *srcs[16], *objs[16];
+    const char *srcs[32], *objs[32];
     size_t n = lib_sources(c, srcs);
-    Nob_Cmd cmds[16] = {0};
+    Nob_Cmd cmds[32] = {0};
     size_t todo = 0;
     if (!nob_mkdir_p(c->dir))
         return false;
@@ -317,7 +320,7 @@ static void add_control_flow_flags(Nob_Cmd *cmd, const Config *c)
  * and Debian's lack the IBT mark. */
 static bool build_shared(const Config *c)
 {
-    const char *srcs[16], *objs[16], *out = so_path(c);
+    const char *srcs[32], *objs[32], *out = so_path(c);
     size_t n = lib_sources(c, srcs);
     bool ok = nob_mkdir_p(nob_fmt("%s/pic", c->dir));
     for (size_t i = 0; ok && i < n; i++) {
@@ -703,7 +706,7 @@ static void test_docs(Tally *t)
  * ./nob deps: the dependency graph of src/, read from the objects with nm
  * ====================================================================== */
 
-#define MAX_OBJECTS 16
+#define MAX_OBJECTS 32
 
 /* The names 'nm' lists for 'object' with 'flags', one per line. */
 static char *nm_names(const char *flags, const char *object)
@@ -802,7 +805,8 @@ typedef struct {
 #define MAN_DIR "build/man"
 #define PC_FILE "build/coroutine.pc"
 
-/* Everything ./nob install puts under 'prefix'. */
+/* Everything ./nob install puts under 'prefix'. The example servers'
+ * headers go with them. */
 static size_t install_plan(const char *prefix, Install_Item *items)
 {
     size_t n = 0;
@@ -811,7 +815,10 @@ static size_t install_plan(const char *prefix, Install_Item *items)
     items[n++] = (Install_Item){nob_fmt("build/%s", so), nob_fmt("lib/%s", so), false, true};
     items[n++] = (Install_Item){so, nob_fmt("lib/%s", so_name()), true, false};
     items[n++] = (Install_Item){so_name(), "lib/libcoroutine.so", true, false};
-    items[n++] = (Install_Item){SRC "/coroutine.h", "include/coroutine.h", false, false};
+    for (size_t i = 0; i < COUNT(public_headers); i++)
+        items[n++] = (Install_Item){public_headers[i],
+                                    nob_fmt("include/%s", strrchr(public_headers[i], '/') + 1),
+                                    false, false};
     items[n++] = (Install_Item){PC_FILE, "lib/pkgconfig/coroutine.pc", false, false};
     items[n++] = (Install_Item){"tools/gdb/coroutines.py",
                                 nob_fmt("share/gdb/auto-load%s/lib/%s-gdb.py", prefix, so), false,
@@ -828,6 +835,7 @@ static size_t install_plan(const char *prefix, Install_Item *items)
                                                      strrchr(docs[i], '/') ? strrchr(docs[i], '/') + 1
                                                                            : docs[i]), false, false};
     k = list_files(EXAMPLES, "", ".c", files, 32);
+    k += list_files(EXAMPLES, "", ".h", files + k, 32 - k);
     k += list_files(EXAMPLES, "", ".expected", files + k, 32 - k);
     for (size_t i = 0; i < k && n < MAX_INSTALL; i++)
         items[n++] = (Install_Item){files[i], nob_fmt("share/doc/coroutine/%s", files[i]), false,
@@ -872,9 +880,11 @@ static bool write_man_pages(void)
                    "-o", "build/manpages", "tools/manpages.c");
     bool ok = nob_mkdir_p(MAN_DIR) && nob_cmd_run(&cmd);
     nob_cmd_free(&cmd);
-    nob_cmd_append(&cmd, "build/manpages", SRC "/coroutine.h", MAN_DIR, version(), date);
-    ok = ok && nob_cmd_run(&cmd);
-    nob_cmd_free(&cmd);
+    for (size_t i = 0; i < COUNT(public_headers); i++) {
+        nob_cmd_append(&cmd, "build/manpages", public_headers[i], MAN_DIR, version(), date);
+        ok = ok && nob_cmd_run(&cmd);
+        nob_cmd_free(&cmd);
+    }
     return ok;
 }
 
@@ -1038,12 +1048,16 @@ static int cmd_example(int argc, char **argv)
     return nob_cmd_run(&cmd) ? 0 : 1;
 }
 
-/* Every example must print exactly what examples/NAME.expected says. */
+/* Every example must print exactly what examples/NAME.expected says. The
+ * servers have none: they run until stopped, and tests/test_servers.sh
+ * drives them with real clients. */
 static void test_examples(Tally *t)
 {
     const char *names[32];
     size_t n = list_examples(names, 32);
     for (size_t i = 0; i < n; i++) {
+        if (!nob_file_exists(nob_fmt(EXAMPLES "/%s.expected", names[i])))
+            continue;
         Nob_Cmd cmd = {0};
         Nob_Output out = {0};
         nob_cmd_append(&cmd, nob_fmt("build/examples/%s", names[i]));
@@ -1147,8 +1161,28 @@ static void smoke_bench(const Config *c, Tally *t)
     t->failed += !ok;
 }
 
+/* ./nob bench servers [--quick]: bench/servers.sh on the examples, with
+ * bench/timers.c. */
+static bool bench_servers(const char *quick)
+{
+    const char *srcs[] = {BENCH "/timers.c"};
+    const char *libs[] = {lib_path(&default_config)};
+    if (cmd_build() != 0 || !nob_mkdir_p("build/bench") ||
+        !build_program(&default_config, "build/bench/timers", srcs, 1, libs, 1))
+        return false;
+    Nob_Cmd cmd = {0};
+    nob_cmd_append(&cmd, "bash", BENCH "/servers.sh", "build");
+    if (quick != NULL)
+        nob_cmd_push(&cmd, quick);
+    bool ok = nob_cmd_run(&cmd);
+    nob_cmd_free(&cmd);
+    return ok;
+}
+
 static int cmd_bench(int argc, char **argv)
 {
+    if (argc > 0 && strcmp(argv[0], "servers") == 0)
+        return bench_servers(argc > 1 ? argv[1] : NULL) ? 0 : 1;
     if (!build_bench(&default_config) || !build_bench(&untraced_config))
         return 1;
     Nob_Cmd cmd = {0};
@@ -1164,29 +1198,52 @@ static const Config fuzz_config = {
     .dir = "build/fuzz", .ar = "ar", .sanitize = "fuzzer,address,undefined",
 };
 
-static bool build_fuzzer(void)
+/* The fuzzers: fuzz_ops over the library's calls, and the example
+ * servers' parsers, each with its corpus in tests/fuzz/. */
+static const struct {
+    const char *name;
+    const char *corpus;
+} fuzzers[] = {
+    {"fuzz_ops", TESTS "/fuzz/corpus"},
+    {"fuzz_resp", TESTS "/fuzz/corpus_resp"},
+    {"fuzz_http", TESTS "/fuzz/corpus_http"},
+};
+
+static bool build_fuzzer(size_t which)
 {
-    const char *srcs[16];
+    const char *srcs[40];
     size_t n = lib_sources(&fuzz_config, srcs);
     srcs[n++] = TESTS "/model.c";
-    srcs[n++] = TESTS "/fuzz/fuzz_ops.c";
+    srcs[n++] = nob_fmt(TESTS "/fuzz/%s.c", fuzzers[which].name);
     return nob_mkdir_p(fuzz_config.dir) &&
-           build_program(&fuzz_config, "build/fuzz/fuzz_ops", srcs, n, NULL, 0);
+           build_program(&fuzz_config, nob_fmt("build/fuzz/%s", fuzzers[which].name), srcs, n,
+                         NULL, 0);
 }
 
 /* Replay the corpus, then fuzz for 'seconds', new inputs going to a
  * scratch corpus and crashing ones to build/fuzz/crash-*. */
-static bool run_fuzzer(int seconds)
+static bool run_fuzzer(size_t which, int seconds)
 {
     Nob_Cmd cmd = {0};
-    nob_cmd_append(&cmd, "build/fuzz/fuzz_ops", "-runs=0", TESTS "/fuzz/corpus");
-    bool ok = nob_mkdir_p("build/fuzz/corpus") && nob_cmd_run(&cmd);
+    const char *program = nob_fmt("build/fuzz/%s", fuzzers[which].name);
+    const char *scratch = nob_fmt("build/fuzz/corpus_%s", fuzzers[which].name);
+    nob_cmd_append(&cmd, program, "-runs=0", fuzzers[which].corpus);
+    bool ok = nob_mkdir_p(scratch) && nob_cmd_run(&cmd);
     nob_cmd_free(&cmd);
-    nob_cmd_append(&cmd, "build/fuzz/fuzz_ops", nob_fmt("-max_total_time=%d", seconds),
-                   "-artifact_prefix=build/fuzz/", "-print_final_stats=1", "build/fuzz/corpus",
-                   TESTS "/fuzz/corpus");
+    nob_cmd_append(&cmd, program, nob_fmt("-max_total_time=%d", seconds),
+                   "-artifact_prefix=build/fuzz/", "-print_final_stats=1", scratch,
+                   fuzzers[which].corpus);
     ok = ok && nob_cmd_run(&cmd);
     nob_cmd_free(&cmd);
+    return ok;
+}
+
+/* Every fuzzer, 'seconds' each. */
+static bool fuzz_all(int seconds)
+{
+    bool ok = true;
+    for (size_t i = 0; i < COUNT(fuzzers); i++)
+        ok = ok && build_fuzzer(i) && run_fuzzer(i, seconds);
     return ok;
 }
 
@@ -1338,12 +1395,14 @@ static void test_emulated(Tally *t)
     }
 }
 
-/* Fuzz for a while: a minute in CI, less on a developer's machine. */
+/* Fuzz for a while: half a minute each in CI, less on a developer's
+ * machine. */
 static void test_fuzz(Tally *t)
 {
-    int seconds = getenv("CI") ? 60 : 10;
-    bool ok = build_fuzzer() && run_fuzzer(seconds);
-    printf("fuzz: corpus and %d seconds of fuzzing: %s\n", seconds, ok ? "ok" : "FAILED");
+    int seconds = getenv("CI") ? 30 : 5;
+    bool ok = fuzz_all(seconds);
+    printf("fuzz: the API, RESP and HTTP parsers, corpus and %d seconds each: %s\n", seconds,
+           ok ? "ok" : "FAILED");
     t->passed += ok;
     t->failed += !ok;
 }
@@ -1351,7 +1410,31 @@ static void test_fuzz(Tally *t)
 static int cmd_fuzz(int argc, char **argv)
 {
     int seconds = argc > 0 ? atoi(argv[0]) : 60;
-    return build_fuzzer() && run_fuzzer(seconds > 0 ? seconds : 60) ? 0 : 1;
+    return fuzz_all(seconds > 0 ? seconds : 60) ? 0 : 1;
+}
+
+/* The example servers under real clients (tests/test_servers.sh), built
+ * as the examples are, with tests/server_clients.c beside them. */
+static void test_servers(Tally *t)
+{
+    const char *needed[] = {"redis-cli", "redis-benchmark", "curl"};
+    for (size_t i = 0; i < COUNT(needed); i++)
+        if (!nob_have_program(needed[i])) {
+            fprintf(stderr, "nob: %s not found; install it (apt-get install redis-tools curl)\n",
+                    needed[i]);
+            t->failed++;
+            return;
+        }
+    const char *srcs[] = {TESTS "/server_clients.c"};
+    const char *libs[] = {lib_path(&default_config)};
+    if (!build_program(&default_config, "build/server_clients", srcs, 1, libs, 1)) {
+        t->failed++;
+        return;
+    }
+    Nob_Cmd cmd = {0};
+    nob_cmd_append(&cmd, "bash", TESTS "/test_servers.sh", "build");
+    tally_run("servers", &cmd, t);
+    nob_cmd_free(&cmd);
 }
 
 static int cmd_test(void)
@@ -1361,6 +1444,7 @@ static int cmd_test(void)
         t.failed++;
     test_native(&t);
     test_examples(&t);
+    test_servers(&t);
     test_deps(&t);
     test_install(&t);
     test_docs(&t);
@@ -1373,6 +1457,10 @@ static int cmd_test(void)
     test_valgrind(&t);
     test_fuzz(&t);
     smoke_bench(&default_config, &t);
+    bool servers = bench_servers("--quick");
+    printf("bench servers --quick: %s\n", servers ? "ran" : "FAILED");
+    t.passed += servers;
+    t.failed += !servers;
     test_untraced(&t);
     test_emulated(&t);
     printf("%d passed, %d failed", t.passed, t.failed);

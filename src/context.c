@@ -166,3 +166,11 @@ void ctx_misused(sp_ctx handle, const char *caller)
 }
 
 /* }===================================================================== */
+
+void ctx_forget(struct s_ctx *ctx)
+{
+    ctx_array_remove(&g_ctx, ctx->index);
+    if (ctx->index < g_ctx.len)              /* the last one moved into its place */
+        g_ctx.items[ctx->index]->index = ctx->index;
+    ctx_retire(ctx);
+}

@@ -18,17 +18,36 @@
 /* A context's life. Unusual bit patterns rather than 0, 1, 2, so that a
  * wild pointer is unlikely to pass for a context. */
 enum ctx_state {
-    CTX_LIVE = 0x4c495645,       /* suspended or running: in the rotation */
+    CTX_LIVE = 0x4c495645,       /* suspended, waiting or running */
     CTX_FINISHED = 0x46494e49,   /* its function returned; stack released */
     CTX_DEAD = 0x44454144,       /* destroyed: its memory waits to be reused */
 };
+
+/* What a context out of the rotation waits for (runtime.c keeps the
+ * thread's tables of these). Several at once: a descriptor or another
+ * context, and a deadline. */
+struct wait {
+    bool waiting;            /* out of the rotation until woken */
+    bool cancelled;          /* co_cancel(): every wait ends at once */
+    int result;              /* how the last wait ended: 0 or an errno */
+    int64_t deadline;        /* CO_FOREVER, or when the wait times out */
+    size_t timer;            /* its place in the deadline heap, or NO_TIMER */
+    int fd;                  /* the descriptor it waits on, or -1 */
+    int what;                /* CO_READABLE or CO_WRITABLE */
+    struct s_ctx *joining;   /* the context it waits to finish, or NULL */
+    struct s_ctx *joiners;   /* the contexts waiting for this one to finish, */
+    struct s_ctx *next_joiner;   /* linked through this */
+};
+#define NO_TIMER SIZE_MAX
+#define WAIT_IDLE ((struct wait){.timer = NO_TIMER, .fd = -1})
 
 /* The rotation is a circular list through 'next', in the order
  *
  *     main -> newest -> ... -> oldest -> main
  *
- * holding exactly the live contexts, so choosing who runs next never needs
- * a search, and a context that cannot run is simply not linked in.
+ * holding exactly the live contexts that can run, so choosing who runs
+ * next never needs a search: a context that waits (coroutine_wait.h) is
+ * simply not linked in, and has 'next' NULL.
  *
  * A handle is the context's address with a generation in its top 16 bits
  * (user addresses fit in 48), counted up each time the memory is reused.
@@ -59,6 +78,8 @@ struct s_ctx {
     void *cxx_eh[2];         /* the C++ runtime's caught exceptions, while
                                 another context runs (arrival.c) */
     struct san_ctx san;      /* what sanitizers need; nothing without them */
+    struct wait wait;
+    bool detached;           /* destroyed as it finishes (detach_ctx) */
 };
 
 #define HANDLE_SHIFT 48
@@ -91,6 +112,34 @@ HIDDEN extern __thread struct s_ctx *current CORE_TLS;  /* the running context *
 HIDDEN extern __thread struct ctx_array g_ctx;
 HIDDEN extern __thread uint64_t thread_serial CORE_TLS; /* never reused, unlike &main_ctx */
 
+/* A context joins the rotation right after main (as the newest), or when
+ * main waits, right before the running context. */
+static inline void join_after(struct s_ctx *ctx, struct s_ctx *prev)
+{
+    ctx->prev = prev;
+    ctx->next = prev->next;
+    prev->next->prev = ctx;
+    prev->next = ctx;
+}
+
+static inline void join_rotation(struct s_ctx *ctx)
+{
+    join_after(ctx, main_ctx.next != NULL ? &main_ctx : current->prev);
+}
+
+static inline void leave_rotation(struct s_ctx *ctx)
+{
+    ctx->prev->next = ctx->next;
+    ctx->next->prev = ctx->prev;
+    ctx->next = ctx->prev = NULL;
+}
+
+/* What 'switch_key' holds while 'ctx' is live and can run. */
+static inline uintptr_t switch_key_of(const struct s_ctx *ctx)
+{
+    return (uintptr_t)ctx->handle ^ (uintptr_t)&main_ctx;
+}
+
 /* Checked as a coroutine switches away: its stack pointer must be inside
  * its stack (a frame may have jumped the guard and not touched it), and on
  * an unguarded stack (see stack.h) the tripwire must be intact. Main's
@@ -108,6 +157,9 @@ HIDDEN struct s_ctx *ctx_new(void);
 
 /* Its handle stops working now; the memory waits to be reused. */
 HIDDEN void ctx_retire(struct s_ctx *ctx);
+
+/* Out of 'g_ctx', then retired: destroyed, or a detached one finished. */
+HIDDEN void ctx_forget(struct s_ctx *ctx);
 
 /* The memory was never handed out: back it goes, generation unchanged. */
 HIDDEN void ctx_unused(struct s_ctx *ctx);

@@ -17,6 +17,7 @@
 #include "arrival.h"
 #include "context.h"
 #include "overflow.h"
+#include "runtime.h"
 #include "trace.h"
 
 /* Ids are handed to threads in blocks, so taking one is not an atomic
@@ -29,28 +30,6 @@ static uint64_t last_thread_serial;
 static pthread_key_t thread_exit_key;
 static pthread_once_t thread_exit_once = PTHREAD_ONCE_INIT;
 static const char *unsupported;              /* platform_unsupported(), once */
-
-/* {=====================================================================
- * Rotation
- * ====================================================================== */
-
-/* A new coroutine goes right after main: it is the newest. */
-static void join_rotation(struct s_ctx *ctx)
-{
-    ctx->prev = &main_ctx;
-    ctx->next = main_ctx.next;
-    main_ctx.next->prev = ctx;
-    main_ctx.next = ctx;
-}
-
-static void leave_rotation(struct s_ctx *ctx)
-{
-    ctx->prev->next = ctx->next;
-    ctx->next->prev = ctx->prev;
-    ctx->next = ctx->prev = NULL;
-}
-
-/* }===================================================================== */
 
 /* {=====================================================================
  * Threads
@@ -86,6 +65,7 @@ static void thread_exit(void *unused)
         ctx_retire(ctx);
     }
     ctx_array_free(&g_ctx);
+    runtime_thread_exit();
     ctx_hand_over_spares();
     stack_thread_exit();
     overflow_thread_exit();
@@ -130,6 +110,7 @@ static int init_thread(void)
         .prev = &main_ctx,
         .state = CTX_LIVE,
         .thread = thread_serial,
+        .wait = WAIT_IDLE,
     };
     san_main_made(&main_ctx.san);
     current = &main_ctx;
@@ -156,10 +137,12 @@ static void start_ctx(struct s_ctx *ctx, coroutine fn, void *arg)
     san_stack_made(&ctx->san, bottom, (size_t)((char *)stack_top(&ctx->stack) - bottom));
     ctx->sp = platform_setup_stack(colored_top(ctx), fn, arg, coroutine_finish);
     ctx->state = CTX_LIVE;
-    ctx->switch_key = (uintptr_t)ctx->handle ^ (uintptr_t)&main_ctx;
+    ctx->switch_key = switch_key_of(ctx);
     ctx->floor = bottom;
     ctx->tripwire = ctx->stack.guarded || san_under_valgrind() ? NULL : bottom;
     ctx->cxx_eh[0] = ctx->cxx_eh[1] = NULL;
+    ctx->wait = WAIT_IDLE;
+    ctx->detached = false;
     ctx->index = g_ctx.len - 1;
     join_rotation(ctx);
 }
@@ -212,7 +195,8 @@ sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size)
 /* A suspended coroutine's stack goes back; it never runs again. */
 static void free_ctx_stack(struct s_ctx *ctx)
 {
-    leave_rotation(ctx);
+    if (ctx->next != NULL)                   /* not waiting */
+        leave_rotation(ctx);
     san_stack_gone(&ctx->san, ctx->sp);
     stack_free(&ctx->stack);
 }
@@ -224,14 +208,27 @@ void destroy_ctx(sp_ctx handle)
     struct s_ctx *ctx = ctx_of(handle, "destroy_ctx");
     if (ctx == current)
         misuse("destroy_ctx: cannot destroy running coroutine %zu", ctx->id);
+    if (ctx->wait.waiting)
+        unwait(ctx);
+    wake_joiners(ctx);
     if (ctx->state == CTX_LIVE)
         free_ctx_stack(ctx);
-    ctx_array_remove(&g_ctx, ctx->index);
-    if (ctx->index < g_ctx.len)              /* the last one moved into its place */
-        g_ctx.items[ctx->index]->index = ctx->index;
     if (tracing())
         trace_event(TRACE_DESTROYED, ctx->id);
-    ctx_retire(ctx);
+    ctx_forget(ctx);
+}
+
+void detach_ctx(sp_ctx handle)
+{
+    if (handle == NULL)
+        misuse("detach_ctx: cannot detach the main context");
+    struct s_ctx *ctx = ctx_of(handle, "detach_ctx");
+    if (ctx->wait.joiners != NULL)
+        misuse("detach_ctx: coroutine %zu has a co_join waiting for it", ctx->id);
+    if (ctx->state == CTX_FINISHED)
+        destroy_ctx(handle);
+    else
+        ctx->detached = true;
 }
 
 /* The function returned (we are called from _asm_ctx_entry). Leave the
@@ -240,7 +237,9 @@ void destroy_ctx(sp_ctx handle)
  * (switch.c). */
 SAN_SWITCH_POINT void coroutine_finish(void)
 {
-    struct s_ctx *self = current, *next = self->next;
+    struct s_ctx *self = current;
+    wake_joiners(self);                      /* they rejoin before us */
+    struct s_ctx *next = self->next;
     if (!stack_ok(self, __builtin_frame_address(0)))
         overflow_report(self->id, __builtin_frame_address(0), &self->stack);
     if (tracing())                   /* before the sanitizers hear of the switch */

@@ -19,9 +19,12 @@
  *     suspended  created and not yet started, or inside yield_ctx() or
  *                switch_ctx(); it is in the rotation.
  *     running    the one context of this thread executing now.
+ *     waiting    out of the rotation until what it waits for happens
+ *                (coroutine_wait.h): a deadline, a descriptor, another
+ *                coroutine. yield_ctx() passes it by.
  *     finished   its function returned. Its stack is already released; the
  *                handle stays valid for is_ctx_finished() until
- *                destroy_ctx().
+ *                destroy_ctx(), or, if detached, it is destroyed at once.
  *     destroyed  destroy_ctx() freed it, or its thread exited. The handle
  *                is stale: passing it to any call is misuse, and aborts.
  *
@@ -146,6 +149,13 @@ sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size);
  * belongs to another thread. */
 void destroy_ctx(sp_ctx ctx);
 
+/* Let 'ctx' be destroyed by itself when it finishes, at once if it has
+ * finished: for coroutines nobody waits for, such as a server's
+ * connections. The handle stays good while the coroutine lives (for
+ * co_cancel, say) and is stale once it finished.
+ * Aborts: as destroy_ctx, or a co_join waits for it. */
+void detach_ctx(sp_ctx ctx);
+
 /* ==== Switching ========================================================= */
 
 /* Suspend the running context and resume the next one in the rotation.
@@ -155,7 +165,8 @@ void yield_ctx(void);
 /* Suspend the running context and resume 'ctx' (NULL: main). Switching to
  * the running context does nothing. After 'ctx' yields, the rotation goes on
  * from 'ctx'.
- * Aborts: 'ctx' is finished, destroyed, or belongs to another thread. */
+ * Aborts: 'ctx' is finished, waiting, destroyed, or belongs to another
+ * thread. */
 void switch_ctx(sp_ctx ctx);
 
 /* ==== Status ============================================================ */

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "context.h"
 #include "overflow.h"
+#include "trace.h"
 
 __attribute__((noinline, cold))
 static void *overflowed(void *sp, const struct s_ctx *self)
@@ -21,7 +22,17 @@ static void *bad_switch_target(void *sp, sp_ctx target)
 {
     (void)sp;
     struct s_ctx *ctx = ctx_of(target, "switch_ctx");
+    if (ctx->wait.waiting)
+        misuse("switch_ctx: cannot switch to coroutine %zu: it is waiting (co_cancel wakes it)",
+               ctx->id);
     misuse("switch_ctx: cannot switch to finished coroutine %zu", ctx->id);
+}
+
+__attribute__((noinline, cold))
+static void *main_waits(void *sp)
+{
+    (void)sp;
+    misuse("switch_ctx: cannot switch to main: it is waiting (co_cancel(NULL) wakes it)");
 }
 
 SAN_SWITCH_POINT void *yield_ctx_inner(void *sp)
@@ -49,6 +60,8 @@ SAN_SWITCH_POINT void *switch_ctx_inner(void *sp, sp_ctx target)
         to = ctx_at(target);
         if (to->switch_key != ((uintptr_t)target ^ (uintptr_t)&main_ctx))
             return bad_switch_target(sp, target);
+    } else if (main_ctx.next == NULL && self != NULL) {
+        return main_waits(sp);       /* out of the rotation: it waits */
     }
     if (self == NULL)                /* main to main: nothing else exists */
         return sp;
@@ -66,4 +79,9 @@ void finish_ctx_inner(sp_ctx dead)
 {
     san_stack_gone(&dead->san, NULL);      /* its frames all returned */
     stack_free(&dead->stack);
+    if (dead->detached) {
+        if (tracing())
+            trace_event(TRACE_DESTROYED, dead->id);
+        ctx_forget(dead);
+    }
 }

@@ -1,9 +1,11 @@
-/* manpages.c - the section 3 manual pages, written from coroutine.h.
+/* manpages.c - the section 3 manual pages, written from a public header
+ * (coroutine.h, coroutine_wait.h).
  *
- *     manpages HEADER OUTDIR
+ *     manpages HEADER OUTDIR VERSION DATE
  *
  * The header is the contract, so the pages are made from it and cannot
- * drift: coroutine.3 from its opening comment (MODEL, STATES, EXAMPLE, ...),
+ * drift: NAME.3 (coroutine.3 for coroutine.h) from its opening comment
+ * (its first line, then MODEL, STATES, EXAMPLE, ...),
  * and one page per call from the comment above its declaration. In those,
  * a sentence starting "Returns" begins RETURN VALUE, an indented line
  * starting with an errno name is an entry of ERRORS, and "Aborts:" begins
@@ -24,6 +26,7 @@ static char *lines[MAX_LINES];   /* the header, one line each, no newline */
 static size_t n_lines;
 static const char *version = "";
 static const char *date = "";
+static char header[64];          /* its name without ".h": "coroutine" */
 
 struct call {
     char name[64];
@@ -170,17 +173,20 @@ static size_t example_first, example_last;
 static void write_overview(const char *dir)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/coroutine.3", dir);
+    snprintf(path, sizeof path, "%s/%s.3", dir, header);
     FILE *f = fopen(path, "w");
     if (f == NULL) {
         perror(path);
         exit(1);
     }
-    put_heading(f, "coroutine");
-    fputs(".SH NAME\ncoroutine \\- cooperative user-space coroutines for Linux\n"
-          ".SH SYNOPSIS\n.nf\n.B #include <coroutine.h>\n.fi\n.PP\n"
-          "Compile and link with\n.IR \"$(pkg-config \\-\\-cflags \\-\\-libs coroutine)\" .\n",
-          f);
+    char summary[256];                /* "NAME.h - what it is." */
+    const char *dash = strstr(text_of(0), " - ");
+    snprintf(summary, sizeof summary, "%s", dash ? dash + 3 : "");
+    summary[strcspn(summary, ":.")] = '\0';
+    put_heading(f, header);
+    fprintf(f, ".SH NAME\n%s \\- %s\n", header, summary);
+    fprintf(f, ".SH SYNOPSIS\n.nf\n.B #include <%s.h>\n.fi\n.PP\n", header);
+    fputs("Compile and link with\n.IR \"$(pkg-config \\-\\-cflags \\-\\-libs coroutine)\" .\n", f);
     size_t end = 1;
     while (end < n_lines && strstr(lines[end], "*/") == NULL)
         end++;
@@ -306,7 +312,7 @@ static void put_part(FILE *f, const struct call *c, const enum part *part_of, en
 /* The declaration, and any structure it takes, from the header. */
 static void put_synopsis(FILE *f, const struct call *c)
 {
-    fputs(".SH SYNOPSIS\n.nf\n.B #include <coroutine.h>\n.PP\n", f);
+    fprintf(f, ".SH SYNOPSIS\n.nf\n.B #include <%s.h>\n.PP\n", header);
     const char *st = strstr(lines[c->decl], "struct ");
     if (st != NULL) {
         char def[80];
@@ -364,7 +370,9 @@ static void write_call(const char *dir, const struct call *c)
         put_part(f, c, part_of, p);
     fputs(".SH EXAMPLE\n", f);
     put_code(f, example_first, example_last, 4);
-    fputs(".SH SEE ALSO\n.BR coroutine (3)", f);
+    fprintf(f, ".SH SEE ALSO\n.BR %s (3)", header);
+    if (strcmp(header, "coroutine") != 0)
+        fputs(",\n.BR coroutine (3)", f);
     for (size_t i = 0; i < n_calls; i++)
         if (&calls[i] != c && strcmp(calls[i].group, c->group) == 0)
             fprintf(f, ",\n.BR %s (3)", calls[i].name);
@@ -382,6 +390,8 @@ int main(int argc, char **argv)
     }
     version = argv[3];
     date = argv[4];
+    const char *base = strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1];
+    snprintf(header, sizeof header, "%.*s", (int)strcspn(base, "."), base);
     read_header(argv[1]);
     find_calls();
     write_overview(argv[2]);

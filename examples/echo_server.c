@@ -1,0 +1,21 @@
+/* echo_server.c - sends back every byte it receives, one coroutine per
+ * connection, written as if reads and writes blocked.
+ *
+ *     ./nob && ./build/examples/echo_server --port 7000 &
+ *     echo hello | nc -q1 127.0.0.1 7000
+ */
+#include "server.h"
+
+static void echo(int fd)
+{
+    char buf[16384];
+    ssize_t n;
+    while ((n = co_read(fd, buf, sizeof buf, CO_FOREVER)) > 0)
+        if (co_write(fd, buf, (size_t)n, CO_FOREVER) < 0)
+            return;
+}
+
+int main(int argc, char **argv)
+{
+    return serve_main(argc, argv, echo, 7000, 64);
+}

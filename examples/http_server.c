@@ -1,0 +1,110 @@
+/* http_server.c - answers HTTP/1.1: "GET /" gets a short text, any other
+ * request 404, a malformed one 400. Connections stay open (keep-alive)
+ * and may send requests before the answers come (pipelining): every
+ * request already read is answered with one write.
+ *
+ *     ./nob && ./build/examples/http_server --port 8080 &
+ *     curl http://127.0.0.1:8080/
+ */
+#include "server.h"
+#include "http.h"
+
+#define BODY "Hello, World!\n"
+
+struct output {
+    char *data;
+    size_t len, cap;
+};
+
+static bool put(struct output *o, const char *s, size_t n)
+{
+    if (o->len + n > o->cap) {
+        size_t cap = (o->len + n) * 2;
+        char *data = realloc(o->data, cap);
+        if (data == NULL)
+            return false;
+        o->data = data;
+        o->cap = cap;
+    }
+    memcpy(o->data + o->len, s, n);
+    o->len += n;
+    return true;
+}
+
+static bool answer(struct output *o, int code, const char *reason, const char *body, bool head,
+                   bool keep_alive)
+{
+    char header[256];
+    int n = snprintf(header, sizeof header,
+                     "HTTP/1.1 %d %s\r\nServer: coroutine\r\nContent-Type: text/plain\r\n"
+                     "Content-Length: %zu\r\n%s\r\n",
+                     code, reason, strlen(body), keep_alive ? "" : "Connection: close\r\n");
+    return put(o, header, (size_t)n) && (head || put(o, body, strlen(body)));
+}
+
+/* Answer every whole request at the start of 'buf'; the bytes used, and
+ * whether to go on. */
+static size_t answer_all(const char *buf, size_t len, struct output *o, bool *go_on)
+{
+    size_t used = 0;
+    struct http_request req;
+    while (*go_on) {
+        switch (http_parse(buf + used, len - used, &req)) {
+        case HTTP_INCOMPLETE:
+            return used;
+        case HTTP_OK:
+            *go_on = answer(o, req.get_root ? 200 : 404, req.get_root ? "OK" : "Not Found",
+                            req.get_root ? BODY : "Not Found\n", req.head, req.keep_alive) &&
+                     req.keep_alive;
+            used += req.length;
+            break;
+        case HTTP_BAD:
+            answer(o, 400, "Bad Request", "Bad Request\n", false, false);
+            *go_on = false;
+            break;
+        case HTTP_TOO_LARGE:
+            answer(o, 431, "Request Header Fields Too Large", "Too Large\n", false, false);
+            *go_on = false;
+            break;
+        case HTTP_UNSUPPORTED:
+            answer(o, 501, "Not Implemented", "Not Implemented\n", false, false);
+            *go_on = false;
+            break;
+        }
+    }
+    return used;
+}
+
+static void http(int fd)
+{
+    size_t cap = 16384, len = 0;
+    char *buf = malloc(cap);
+    struct output out = {0};
+    bool go_on = buf != NULL;
+    while (go_on) {
+        if (len == cap) {
+            char *bigger = cap >= 2 * HTTP_MAX_HEAD * 64 ? NULL : realloc(buf, cap * 2);
+            if (bigger == NULL)
+                break;
+            buf = bigger;
+            cap *= 2;
+        }
+        ssize_t n = co_read(fd, buf + len, cap - len, CO_FOREVER);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        size_t used = answer_all(buf, len, &out, &go_on);
+        memmove(buf, buf + used, len - used);
+        len -= used;
+        if (out.len > 0 && co_write(fd, out.data, out.len, CO_FOREVER) < 0)
+            break;
+        out.len = 0;
+    }
+    free(buf);
+    free(out.data);
+}
+
+int main(int argc, char **argv)
+{
+    return serve_main(argc, argv, http, 8080, 64);
+}

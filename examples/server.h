@@ -1,0 +1,189 @@
+/* server.h - what the example servers share: their options, one runtime
+ * per thread on its own SO_REUSEPORT socket, a coroutine per connection,
+ * and a clean stop on SIGINT or SIGTERM. A server includes it and calls
+ * serve_main() with the function that talks to one client.
+ *
+ *     ./NAME [--port N] [--threads N]
+ *
+ * prints "listening on 127.0.0.1:N" once every thread listens (N is the
+ * port picked when --port 0), and on SIGINT or SIGTERM closes every
+ * connection and exits 0.
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE       /* include this first: for pipe2 and accept4 */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coroutine_wait.h"
+
+/* A connection's stack: the servers keep their buffers on the heap. */
+#define CONNECTION_STACK (64 * 1024)
+
+/* Talk to the client on 'fd' until it leaves, an error, or a cancel (the
+ * server stops); the caller closes 'fd'. */
+typedef void (*serve_fn)(int fd);
+
+struct connection {
+    struct connection *prev, *next;
+    struct shard *shard;
+    sp_ctx ctx;
+    int fd;
+};
+
+/* One thread's share of the server: its socket and its connections. */
+struct shard {
+    pthread_t thread;
+    serve_fn serve;
+    int listener;
+    int stop;                        /* readable (end of file) when stopping */
+    struct connection live;          /* the list's head */
+    size_t count;
+};
+
+static void connection_main(void *arg)
+{
+    struct connection *c = arg;
+    c->shard->serve(c->fd);
+    co_close(c->fd);
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    c->shard->count--;
+    free(c);
+}
+
+static void start_connection(struct shard *s, int fd)
+{
+    struct connection *c = malloc(sizeof *c);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (c == NULL || (c->ctx = create_ctx_sized(connection_main, c, CONNECTION_STACK)) == NULL) {
+        free(c);
+        co_close(fd);              /* out of memory: this client goes */
+        return;
+    }
+    *c = (struct connection){&s->live, s->live.next, s, c->ctx, fd};
+    s->live.next->prev = c;
+    s->live.next = c;
+    s->count++;
+    detach_ctx(c->ctx);
+}
+
+static void accept_loop(void *arg)
+{
+    struct shard *s = arg;
+    for (;;) {
+        int fd = co_accept(s->listener, NULL, NULL, CO_FOREVER);
+        if (fd >= 0)
+            start_connection(s, fd);
+        else if (errno == ECANCELED)
+            return;
+    }
+}
+
+/* Runs a shard's thread: accept until told to stop, then cancel every
+ * connection and wait for them all to close. */
+static void *shard_main(void *arg)
+{
+    struct shard *s = arg;
+    char byte;
+    s->live.prev = s->live.next = &s->live;
+    sp_ctx acceptor = create_ctx(accept_loop, s);
+    if (acceptor == NULL) {
+        perror("server: create_ctx");
+        exit(1);
+    }
+    while (co_read(s->stop, &byte, 1, CO_FOREVER) < 0 && errno == EINTR)
+        ;
+    co_cancel(acceptor);
+    co_join(acceptor, CO_FOREVER);
+    destroy_ctx(acceptor);
+    for (struct connection *c = s->live.next; c != &s->live; c = c->next)
+        co_cancel(c->ctx);
+    while (s->count > 0)
+        yield_ctx();
+    co_close(s->listener);
+    return NULL;
+}
+
+static int parse_option(int argc, char **argv, int i, const char *name, int *value)
+{
+    if (strcmp(argv[i], name) != 0)
+        return 0;
+    char *end;
+    long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
+    if (i + 1 >= argc || *end != '\0' || v < 0 || v > 65535) {
+        fprintf(stderr, "%s needs a number from 0 to 65535\n", name);
+        exit(2);
+    }
+    *value = (int)v;
+    return 1;
+}
+
+/* Listen with 'threads' threads (at most 'max_threads') and serve every
+ * connection with 'serve' until SIGINT or SIGTERM. */
+static int serve_main(int argc, char **argv, serve_fn serve, int default_port, int max_threads)
+{
+    int port = default_port, threads = 1, pipe_fds[2];
+    for (int i = 1; i < argc; i++) {
+        if (parse_option(argc, argv, i, "--port", &port) || parse_option(argc, argv, i, "--threads", &threads)) {
+            i++;
+            continue;
+        }
+        fprintf(stderr, "usage: %s [--port N] [--threads N]\n", argv[0]);
+        return 2;
+    }
+    if (threads < 1 || threads > max_threads) {
+        fprintf(stderr, "%s: --threads must be from 1 to %d%s\n", argv[0], max_threads,
+                max_threads == 1 ? ": this server's keyspace is not shared between threads" : "");
+        return 2;
+    }
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);   /* the threads inherit it */
+    signal(SIGPIPE, SIG_IGN);
+    struct shard *shards = calloc((size_t)threads, sizeof *shards);
+    if (shards == NULL || pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+        perror(argv[0]);
+        return 1;
+    }
+    for (int i = 0; i < threads; i++) {
+        shards[i].serve = serve;
+        shards[i].stop = pipe_fds[0];
+        shards[i].listener = co_listen("127.0.0.1", port, threads > 1 ? CO_REUSEPORT : 0);
+        if (shards[i].listener < 0) {
+            fprintf(stderr, "%s: cannot listen on 127.0.0.1:%d: %s\n", argv[0], port, strerror(errno));
+            return 1;
+        }
+        port = co_port(shards[i].listener);      /* the one picked for --port 0 */
+    }
+    for (int i = 0; i < threads; i++)
+        pthread_create(&shards[i].thread, NULL, shard_main, &shards[i]);
+    printf("listening on 127.0.0.1:%d\n", port);
+    fflush(stdout);
+    int signals[] = {SIGINT, SIGTERM};
+    while (co_wait_signal(signals, 2, CO_FOREVER) < 0)
+        ;
+    close(pipe_fds[1]);                          /* every shard reads end of file */
+    for (int i = 0; i < threads; i++)
+        pthread_join(shards[i].thread, NULL);
+    close(pipe_fds[0]);
+    free(shards);
+    return 0;
+}
+
+#endif

@@ -1,0 +1,222 @@
+/* coroutine_wait.h - coroutines that wait: for time, for descriptors, for
+ * each other, for signals; and the socket calls built on those waits.
+ *
+ * NAMES
+ * Every call here is co_ followed by what it does; a call that stands in
+ * for a system call has that call's name and arguments, plus a deadline
+ * (co_read is read(2) that waits). Times are int64_t nanoseconds of
+ * CLOCK_MONOTONIC, as co_now() gives them.
+ *
+ * MODEL
+ * A context (a coroutine, or main) that waits leaves the rotation of
+ * coroutine.h: yield_ctx() passes it by, and switch_ctx() to it aborts.
+ * When what it waits for happens, it rejoins the rotation just before the
+ * context that is running then, so every context that could already run
+ * goes first, and it runs within one turn. Contexts woken by the same
+ * event rejoin in the order the event reached them: sleepers in deadline
+ * order (equal deadlines in the order they began to wait).
+ *
+ * Each thread's first wait makes its poller: a coroutine (its id is the
+ * next free one) that joins the rotation while anything waits. Once per
+ * turn it fires the deadlines that passed and asks the kernel (epoll)
+ * which descriptors are ready, without blocking while others can run, so
+ * a coroutine that yields in a loop delays waiters by at most one turn.
+ * When nothing can run, the thread sleeps in the kernel until the next
+ * deadline or event: a thread whose coroutines all wait uses no CPU. When
+ * nothing can run and nothing can wake anything (every context waits
+ * without a deadline for another context), that is a deadlock: the
+ * library names the waiting contexts on stderr and aborts.
+ *
+ * DEADLINES
+ * Every call that can wait takes an absolute deadline:
+ *     co_now() + 50 * CO_MSEC   wait at most 50 ms
+ *     CO_FOREVER                no deadline
+ *     0 (or any past time)      do not wait: ready now, or ETIMEDOUT
+ *
+ * DESCRIPTORS
+ * A descriptor is registered with the kernel's poller at its first wait
+ * and stays registered until co_close(). Close a descriptor that any wait
+ * has seen with co_close(), not close(): it wakes the descriptor's waiters
+ * (with EBADF) and forgets the registration, so the number can be reused.
+ * The calls here make no descriptor non-blocking: co_accept(), co_listen()
+ * and co_dial() return non-blocking ones; for others, set O_NONBLOCK
+ * yourself, or a co_read() on them blocks the thread. One coroutine at a
+ * time may wait on a descriptor in each direction: a second gets EBUSY.
+ *
+ * CANCELLATION
+ * co_cancel(c) makes c's current wait, and every later one, end with
+ * ECANCELED, so c can clean up and return. Destroying a waiting coroutine
+ * ends its waits without running it.
+ *
+ * ERRORS
+ * Calls return -1 (or NULL) with errno set, and nothing is lost: a
+ * deadline that passes is ETIMEDOUT, a cancel ECANCELED, a descriptor
+ * closed by co_close() while waited on EBADF, and what the system refuses
+ * its own errno. Misuse (waiting on another thread's coroutine, joining
+ * oneself) prints one line naming the context and aborts, as in
+ * coroutine.h.
+ *
+ * THREADS AND FORK
+ * Each thread has its own poller, made at its first wait and closed when
+ * it exits. A coroutine waits on its own thread only. After fork(), the
+ * child's runtime starts afresh at its first wait: the coroutines the
+ * forking thread had keep their waits, re-registered with a new poller.
+ *
+ * EXAMPLE
+ *     // An echo server: a coroutine per connection.
+ *     static void echo(void *arg) {
+ *         int fd = (int)(intptr_t)arg;
+ *         char buf[4096];
+ *         ssize_t n;
+ *         while ((n = co_read(fd, buf, sizeof buf, CO_FOREVER)) > 0)
+ *             if (co_write(fd, buf, (size_t)n, CO_FOREVER) < 0)
+ *                 break;
+ *         co_close(fd);
+ *     }
+ *     int main(void) {
+ *         int server = co_listen("127.0.0.1", 7000, 0);
+ *         for (int fd; (fd = co_accept(server, NULL, NULL, CO_FOREVER)) >= 0;)
+ *             detach_ctx(create_ctx(echo, (void *)(intptr_t)fd));
+ *     }
+ */
+#ifndef COROUTINE_WAIT_H
+#define COROUTINE_WAIT_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "coroutine.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== Time =============================================================== */
+
+#define CO_USEC ((int64_t)1000)
+#define CO_MSEC ((int64_t)1000000)
+#define CO_SEC ((int64_t)1000000000)
+#define CO_FOREVER INT64_MAX    /* a deadline that never comes */
+
+/* Now, in nanoseconds of CLOCK_MONOTONIC. */
+int64_t co_now(void);
+
+/* Wait until 'deadline' (not a moment earlier). 0 at the deadline, or -1
+ * with errno ECANCELED. A past deadline returns 0 at once, without a
+ * turn of the rotation: use yield_ctx() to let others run. */
+int co_sleep(int64_t deadline);
+
+/* ==== Descriptors ======================================================= */
+
+#define CO_READABLE 1
+#define CO_WRITABLE 2
+
+/* Wait until 'fd' may be ready for 'what' (CO_READABLE or CO_WRITABLE):
+ * data or a connection to read, room to write, end of file, an error or a
+ * hangup. Readiness is a hint: try the call and, on EAGAIN, wait again.
+ * 0, or -1 with errno:
+ *   ETIMEDOUT  the deadline passed
+ *   ECANCELED  co_cancel()
+ *   EBADF      'fd' is not open, or co_close() closed it while waiting
+ *   EBUSY      another coroutine waits on 'fd' for the same thing
+ *   EINVAL     'what' is not one of the two, or 'fd' cannot be polled
+ *              (a regular file: it is always ready, so just read it) */
+int co_wait_fd(int fd, int what, int64_t deadline);
+
+/* read(2), waiting while there is nothing to read. The count read (0 at
+ * end of file), or -1 with errno as read(2) or co_wait_fd(). */
+ssize_t co_read(int fd, void *buf, size_t len, int64_t deadline);
+
+/* write(2) of the whole buffer, waiting while there is no room. 'len', or
+ * -1 with errno as write(2) or co_wait_fd(); then an unknown part of the
+ * buffer was written. A socket's peer gone is EPIPE, never SIGPIPE. */
+ssize_t co_write(int fd, const void *buf, size_t len, int64_t deadline);
+
+/* readv(2), waiting while there is nothing to read. As co_read. */
+ssize_t co_readv(int fd, const struct iovec *iov, int iovcnt, int64_t deadline);
+
+/* writev(2) of every byte of every buffer, as co_write. The entries of
+ * 'iov' are changed as they are written. */
+ssize_t co_writev(int fd, struct iovec *iov, int iovcnt, int64_t deadline);
+
+/* recv(2), waiting while there is nothing to read. As co_read. */
+ssize_t co_recv(int fd, void *buf, size_t len, int flags, int64_t deadline);
+
+/* send(2) of the whole buffer, as co_write; MSG_NOSIGNAL is always added. */
+ssize_t co_send(int fd, const void *buf, size_t len, int flags, int64_t deadline);
+
+/* Wake every coroutine waiting on 'fd' (their waits end with EBADF),
+ * forget its registration, and close(2) it. 0, or -1 with errno as
+ * close(2). */
+int co_close(int fd);
+
+/* ==== Sockets =========================================================== */
+
+/* accept4(2) with the new socket non-blocking and close-on-exec, waiting
+ * for a connection. Connections that fail before being accepted
+ * (ECONNABORTED) are skipped. Out of descriptors (EMFILE, ENFILE), it does
+ * not return: it closes the waiting connection at once, through a
+ * descriptor kept in reserve, then backs off (1 ms, doubling up to 100 ms)
+ * and tries again, so a server never spins and serves again as soon as
+ * descriptors come back. The new descriptor, or -1 with errno as accept(2)
+ * or co_wait_fd(). */
+int co_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int64_t deadline);
+
+/* connect(2), waiting for the connection to be made. 0, or -1 with errno
+ * as connect(2) (ECONNREFUSED, ...) or co_wait_fd(). */
+int co_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, int64_t deadline);
+
+#define CO_REUSEPORT 1  /* co_listen: several sockets share the port */
+
+/* A non-blocking, close-on-exec TCP socket listening on 'host' (a numeric
+ * IPv4 or IPv6 address; NULL: every IPv4 address) and 'port' (0: any free
+ * one), with SO_REUSEADDR, and SO_REUSEPORT given CO_REUSEPORT. The
+ * descriptor, or -1 with errno (EINVAL: 'host' is not numeric, or 'flags'
+ * unknown; else as socket(2), bind(2), listen(2)). */
+int co_listen(const char *host, int port, int flags);
+
+/* The port a socket is bound to, or -1 with errno. */
+int co_port(int fd);
+
+/* A non-blocking, close-on-exec TCP socket connected to 'host' and 'port'.
+ * A name is resolved on a thread of its own (getaddrinfo blocks), so this
+ * thread's other coroutines run meanwhile; each address is tried in turn.
+ * The descriptor, or -1 with errno: ETIMEDOUT, ECANCELED, EHOSTUNREACH
+ * (the name has no address), or the last connect(2) error. */
+int co_dial(const char *host, int port, int64_t deadline);
+
+/* ==== Coroutines ======================================================== */
+
+/* End the waits of 'ctx' (NULL: main), the current one and every later
+ * one, with ECANCELED. The coroutine itself runs on: it is told, not
+ * stopped. Cancelling a finished one does nothing.
+ * Aborts: 'ctx' was destroyed or belongs to another thread. */
+void co_cancel(sp_ctx ctx);
+
+/* True once co_cancel() was called for the running context. */
+bool co_cancelled(void);
+
+/* Wait until 'ctx' finishes, or is destroyed. 0, or -1 with errno
+ * ETIMEDOUT or ECANCELED.
+ * Aborts: 'ctx' is the running context or main (NULL), was destroyed, is
+ * detached, or belongs to another thread. */
+int co_join(sp_ctx ctx, int64_t deadline);
+
+/* ==== Signals =========================================================== */
+
+/* Wait for one of the 'count' signals in 'signals' (SIGTERM, ...) and
+ * return its number, or -1 with errno ETIMEDOUT, ECANCELED, EINVAL (a
+ * number is not a signal) or as signalfd(2). The signals are blocked in
+ * the calling thread from the first call on, so that they are queued
+ * rather than acted on: block them in every other thread too (call this,
+ * or pthread_sigmask(), before starting threads), or the kernel may hand
+ * them to a thread that does not block them. */
+int co_wait_signal(const int *signals, int count, int64_t deadline);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,298 @@
+/* net.c - TCP sockets on the waiting calls: accept that survives running
+ * out of descriptors, connect with a deadline, listen, and dial with the
+ * name resolved off the thread.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "coroutine_wait.h"
+#include "internal.h"
+#include "wait.h"
+
+/* {=====================================================================
+ * Accepting
+ * ====================================================================== */
+
+/* A descriptor held back for the moment the process runs out: closing it
+ * makes room to accept one waiting connection and close it at once, so
+ * its client hears a close instead of hanging in the queue (as nginx and
+ * libuv do). One per thread that accepts. */
+static __thread int reserve_plus_one;
+
+static void shed_one(int fd)
+{
+    if (reserve_plus_one == 0)
+        return;
+    close(reserve_plus_one - 1);
+    int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    if (conn >= 0)
+        close(conn);
+    int again = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    reserve_plus_one = again + 1;
+}
+
+static bool out_of_descriptors(int err)
+{
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+/* Out of descriptors: shed a connection and wait, 1 ms at first, then
+ * twice as long each time, up to 100 ms. 0 to try again, or -1. */
+static int back_off(int fd, int64_t *pause, int64_t deadline)
+{
+    shed_one(fd);
+    int64_t until = co_now() + *pause;
+    *pause = *pause * 2 > 100 * CO_MSEC ? 100 * CO_MSEC : *pause * 2;
+    if (until >= deadline) {
+        if (co_sleep(deadline) == 0)
+            errno = ETIMEDOUT;
+        return -1;
+    }
+    return co_sleep(until);
+}
+
+int co_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int64_t deadline)
+{
+    int64_t pause = CO_MSEC;
+    if (reserve_plus_one == 0)
+        reserve_plus_one = open("/dev/null", O_RDONLY | O_CLOEXEC) + 1;
+    for (;;) {
+        int conn = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (conn >= 0)
+            return conn;
+        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+            continue;
+        if (out_of_descriptors(errno)) {
+            if (back_off(fd, &pause, deadline) != 0)
+                return -1;
+            continue;
+        }
+        if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
+            wait_fd(fd, CO_READABLE, deadline, true) != 0)
+            return -1;
+    }
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Connecting and listening
+ * ====================================================================== */
+
+int co_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, int64_t deadline)
+{
+    if (connect(fd, addr, addrlen) == 0)
+        return 0;
+    if (errno != EINPROGRESS && errno != EINTR)
+        return -1;
+    if (wait_fd(fd, CO_WRITABLE, deadline, true) != 0)
+        return -1;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        return -1;
+    errno = err;
+    return err == 0 ? 0 : -1;
+}
+
+union address {
+    struct sockaddr any;
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+};
+
+/* 'host' as a numeric address with 'port': its length, or 0. */
+static socklen_t numeric(const char *host, int port, union address *a)
+{
+    memset(a, 0, sizeof *a);
+    if (host == NULL || inet_pton(AF_INET, host, &a->v4.sin_addr) == 1) {
+        a->v4.sin_family = AF_INET;
+        a->v4.sin_port = htons((uint16_t)port);
+        return sizeof a->v4;
+    }
+    if (inet_pton(AF_INET6, host, &a->v6.sin6_addr) == 1) {
+        a->v6.sin6_family = AF_INET6;
+        a->v6.sin6_port = htons((uint16_t)port);
+        return sizeof a->v6;
+    }
+    return 0;
+}
+
+static int new_socket(int family)
+{
+    return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
+int co_listen(const char *host, int port, int flags)
+{
+    union address a;
+    socklen_t len = numeric(host, port, &a);
+    if (len == 0 || port < 0 || port > 65535 || (flags & ~CO_REUSEPORT) != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    int fd = new_socket(a.any.sa_family), one = 1;
+    if (fd < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        ((flags & CO_REUSEPORT) && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
+        bind(fd, &a.any, len) != 0 || listen(fd, SOMAXCONN) != 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+int co_port(int fd)
+{
+    union address a;
+    socklen_t len = sizeof a;
+    if (getsockname(fd, &a.any, &len) != 0)
+        return -1;
+    return ntohs(a.any.sa_family == AF_INET6 ? a.v6.sin6_port : a.v4.sin_port);
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Dialing: names are resolved on a thread of their own
+ * ====================================================================== */
+
+/* Shared by the dialing coroutine and the resolving thread; whichever is
+ * done with it last frees it, so a dial that gives up (deadline, cancel)
+ * leaves nothing behind. */
+struct lookup {
+    char *host;
+    char port[8];
+    struct addrinfo *result;
+    int status;                  /* getaddrinfo's */
+    int done;                    /* an eventfd, written when resolved */
+    int users;                   /* atomic: 2, then 1, then 0 */
+    int resolved;                /* atomic: 'status' and 'result' are set */
+};
+
+static void lookup_drop(struct lookup *l)
+{
+    if (__atomic_sub_fetch(&l->users, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    if (l->result != NULL)
+        freeaddrinfo(l->result);
+    close(l->done);
+    free(l->host);
+    free(l);
+}
+
+static void *resolve(void *arg)
+{
+    struct lookup *l = arg;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
+    l->status = getaddrinfo(l->host, l->port, &hints, &l->result);
+    __atomic_store_n(&l->resolved, 1, __ATOMIC_RELEASE);
+    uint64_t one = 1;
+    ssize_t n = write(l->done, &one, sizeof one);
+    (void)n;
+    lookup_drop(l);
+    return NULL;
+}
+
+static struct lookup *lookup_start(const char *host, int port)
+{
+    struct lookup *l = calloc(1, sizeof *l);
+    pthread_t thread;
+    pthread_attr_t attr;
+    if (l == NULL || (l->host = strdup(host)) == NULL)
+        goto fail;
+    if ((l->done = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+        goto fail;
+    snprintf(l->port, sizeof l->port, "%d", port);
+    l->users = 2;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int err = pthread_create(&thread, &attr, resolve, l);
+    pthread_attr_destroy(&attr);
+    if (err == 0)
+        return l;
+    close(l->done);
+    errno = err;
+fail:
+    if (l != NULL)
+        free(l->host);
+    free(l);
+    return NULL;
+}
+
+/* Try each address in turn: the connected socket, or -1 with the last
+ * error. */
+static int connect_any(const struct addrinfo *ai, int64_t deadline)
+{
+    errno = EHOSTUNREACH;
+    for (; ai != NULL; ai = ai->ai_next) {
+        int fd = new_socket(ai->ai_family);
+        if (fd < 0)
+            continue;
+        if (co_connect(fd, ai->ai_addr, ai->ai_addrlen, deadline) == 0)
+            return fd;
+        int err = errno;
+        co_close(fd);
+        errno = err;
+        if (err == ETIMEDOUT || err == ECANCELED)
+            break;
+    }
+    return -1;
+}
+
+/* Until the resolving thread is done: 0, or -1 with errno. */
+static int lookup_wait(struct lookup *l, int64_t deadline)
+{
+    uint64_t count;
+    while (read(l->done, &count, sizeof count) < 0)
+        if (errno != EAGAIN || wait_fd(l->done, CO_READABLE, deadline, true) != 0)
+            return -1;
+    if (__atomic_load_n(&l->resolved, __ATOMIC_ACQUIRE))
+        return 0;
+    errno = EIO;
+    return -1;
+}
+
+int co_dial(const char *host, int port, int64_t deadline)
+{
+    union address a;
+    if (host == NULL || port < 0 || port > 65535) {
+        errno = EINVAL;
+        return -1;
+    }
+    socklen_t len = numeric(host, port, &a);
+    if (len != 0) {
+        struct addrinfo ai = {.ai_family = a.any.sa_family, .ai_addr = &a.any, .ai_addrlen = len};
+        return connect_any(&ai, deadline);
+    }
+    struct lookup *l = lookup_start(host, port);
+    if (l == NULL)
+        return -1;
+    int fd = -1;
+    if (lookup_wait(l, deadline) == 0) {
+        if (l->status == 0)
+            fd = connect_any(l->result, deadline);
+        else
+            errno = EHOSTUNREACH;
+    }
+    int err = errno;
+    forget_fd(l->done);
+    lookup_drop(l);
+    errno = err;
+    return fd;
+}
+
+/* }===================================================================== */

@@ -1,0 +1,74 @@
+/* poller_epoll.c - the poller backend for Linux's epoll (see poller.h).
+ *
+ * Each descriptor is added once with EPOLLET, as Go's netpoller does, so a
+ * wait costs no system call of its own: the kernel reports a change of
+ * readiness once, and the runtime remembers it until someone waits.
+ * Timeouts go to epoll_pwait2 in nanoseconds, where the kernel has it, so
+ * a sleep is not rounded up to a whole millisecond.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "poller.h"
+
+int poll_create(void)
+{
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int poll_add(int poller, int fd, uint32_t generation)
+{
+    struct epoll_event ev = {
+        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+        .data.u64 = (uint64_t)generation << 32 | (uint32_t)fd,
+    };
+    return epoll_ctl(poller, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void poll_remove(int poller, int fd)
+{
+    epoll_ctl(poller, EPOLL_CTL_DEL, fd, NULL);
+}
+
+static int no_pwait2;                    /* atomic: the kernel said ENOSYS */
+
+static int wait_kernel(int poller, int64_t timeout, struct epoll_event *ev, int max)
+{
+    if (!__atomic_load_n(&no_pwait2, __ATOMIC_RELAXED)) {
+        struct timespec ts = {timeout / 1000000000, timeout % 1000000000};
+        int n = epoll_pwait2(poller, ev, max, timeout < 0 ? NULL : &ts, NULL);
+        if (n >= 0 || errno != ENOSYS)
+            return n;
+        __atomic_store_n(&no_pwait2, 1, __ATOMIC_RELAXED);
+    }
+    int ms = timeout < 0 ? -1 : timeout > (int64_t)1 << 40 ? 1 << 30
+                                                           : (int)((timeout + 999999) / 1000000);
+    return epoll_wait(poller, ev, max, ms);
+}
+
+int poll_wait(int poller, int64_t timeout, struct poll_event *events, int max)
+{
+    struct epoll_event ev[256];
+    int n = wait_kernel(poller, timeout, ev, max < 256 ? max : 256);
+    if (n < 0)
+        return errno == EINTR ? 0 : -1;
+    for (int i = 0; i < n; i++) {
+        uint32_t e = ev[i].events;
+        bool broken = e & (EPOLLERR | EPOLLHUP);
+        events[i] = (struct poll_event){
+            .fd = (int)(uint32_t)ev[i].data.u64,
+            .generation = (uint32_t)(ev[i].data.u64 >> 32),
+            .readable = broken || (e & (EPOLLIN | EPOLLRDHUP | EPOLLPRI)),
+            .writable = broken || (e & EPOLLOUT),
+        };
+    }
+    return n;
+}
+
+void poll_destroy(int poller)
+{
+    close(poller);
+}

@@ -1,0 +1,88 @@
+/* runtime.c - each thread's waiting contexts, and ending a wait.
+ *
+ * A waiting context sits in up to three tables: the deadline heap
+ * (timer.c), the descriptor table, and the list of those joining the
+ * context it waits for. Ending a wait, for whatever reason, takes it out
+ * of all three and back into the rotation; the core calls here too, when
+ * a coroutine that others wait for finishes, or a waiting one is
+ * destroyed.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "poller.h"
+#include "runtime.h"
+
+__thread struct runtime rt;
+unsigned fork_count;
+
+static void leave_joiners(struct s_ctx *ctx)
+{
+    struct s_ctx **p = &ctx->wait.joining->wait.joiners;
+    while (*p != ctx)
+        p = &(*p)->wait.next_joiner;
+    *p = ctx->wait.next_joiner;
+    ctx->wait.joining = ctx->wait.next_joiner = NULL;
+}
+
+static void leave_tables(struct s_ctx *ctx)
+{
+    struct wait *w = &ctx->wait;
+    if (w->timer != NO_TIMER)
+        timer_remove(&rt.timers, ctx);
+    if (w->fd >= 0) {
+        rt.fds[w->fd].waiter[w->what == CO_WRITABLE] = NULL;
+        w->fd = -1;
+        rt.fd_waits--;
+    }
+    if (w->joining != NULL)
+        leave_joiners(ctx);
+    w->waiting = false;
+    rt.waiting--;
+}
+
+void wake(struct s_ctx *ctx, int result)
+{
+    leave_tables(ctx);
+    ctx->wait.result = result;
+    join_after(ctx, current->prev);
+    if (ctx != &main_ctx)
+        ctx->switch_key = switch_key_of(ctx);
+}
+
+void unwait(struct s_ctx *ctx)
+{
+    leave_tables(ctx);
+}
+
+void wake_joiners(struct s_ctx *ctx)
+{
+    while (ctx->wait.joiners != NULL)
+        wake(ctx->wait.joiners, 0);
+}
+
+struct fd_slot *fd_slot(int fd)
+{
+    if ((size_t)fd < rt.fds_len)
+        return &rt.fds[fd];
+    size_t len = rt.fds_len ? rt.fds_len : 64;
+    while (len <= (size_t)fd)
+        len *= 2;
+    struct fd_slot *fds = realloc(rt.fds, len * sizeof *fds);
+    if (fds == NULL)
+        return NULL;
+    memset(fds + rt.fds_len, 0, (len - rt.fds_len) * sizeof *fds);
+    rt.fds = fds;
+    rt.fds_len = len;
+    return &fds[fd];
+}
+
+void runtime_thread_exit(void)
+{
+    if (rt.poller != NULL && rt.forks == fork_count)
+        poll_destroy(rt.poll_fd);
+    timer_heap_free(&rt.timers);
+    free(rt.fds);
+    rt = (struct runtime){0};
+}

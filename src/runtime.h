@@ -1,0 +1,56 @@
+/* runtime.h - each thread's waiting contexts: the deadline heap, the
+ * descriptor table, and ending a wait. The core (coroutine.c) calls here
+ * when a waiting coroutine is destroyed or finishes; the waits themselves
+ * begin in wait.c.
+ */
+#ifndef COROUTINE_RUNTIME_H
+#define COROUTINE_RUNTIME_H
+
+#include "context.h"
+#include "coroutine_wait.h"
+#include "timer.h"
+
+/* What the thread knows of one descriptor number. Poller events carry the
+ * number and 'generation', which co_close() counts up, so an event for a
+ * closed descriptor never wakes the waiter of the next one with its
+ * number. */
+struct fd_slot {
+    struct s_ctx *waiter[2];     /* for CO_READABLE, CO_WRITABLE, or NULL */
+    bool ready[2];               /* an event came while nobody waited */
+    bool registered;             /* added to the poller */
+    uint32_t generation;
+};
+
+struct runtime {
+    int poll_fd;                 /* the kernel poller, or -1 before the first wait */
+    unsigned forks;              /* 'fork_count' when the poller was made */
+    struct timer_heap timers;    /* by deadline, earliest first (timer.c) */
+    struct fd_slot *fds;         /* indexed by descriptor number */
+    size_t fds_len;
+    size_t waiting;              /* contexts out of the rotation */
+    size_t fd_waits;             /* of those, waiting on a descriptor */
+    uint64_t timer_serial;       /* orders equal deadlines */
+    struct s_ctx *poller;        /* its coroutine (wait.c), or NULL */
+    bool poller_in_rotation;
+};
+
+HIDDEN extern __thread struct runtime rt;
+HIDDEN extern unsigned fork_count;       /* forks this process made (a child's count) */
+
+/* End the wait of 'ctx' with 'result' (0 or an errno): it leaves every
+ * table and rejoins the rotation just before the running context. */
+HIDDEN void wake(struct s_ctx *ctx, int result);
+
+/* 'ctx' is destroyed while it waits: it leaves every table, not running. */
+HIDDEN void unwait(struct s_ctx *ctx);
+
+/* 'ctx' finished or is destroyed: whoever waits for it in co_join wakes. */
+HIDDEN void wake_joiners(struct s_ctx *ctx);
+
+/* The slot of descriptor 'fd', grown as needed; NULL with errno ENOMEM. */
+HIDDEN struct fd_slot *fd_slot(int fd);
+
+/* The thread exits: the poller and every table go. */
+HIDDEN void runtime_thread_exit(void);
+
+#endif

@@ -1,0 +1,148 @@
+#!/bin/bash
+# The example servers driven by real clients: redis-cli and
+# redis-benchmark against resp_server, curl against http_server, and
+# tests/server_clients.c (load, resets, drips, half-closes, garbage)
+# against all three. Each server must give back every descriptor, and
+# exit 0 on SIGTERM with clients still connected.
+#
+#     tests/test_servers.sh BUILD_DIR
+#
+# The last line is "N passed, N failed".
+build=$1
+work=$(mktemp -d)
+passed=0 failed=0
+server_pid=
+trap '[ -z "$server_pid" ] || kill -9 $server_pid 2>/dev/null; rm -rf "$work"' EXIT
+ulimit -n "$(ulimit -Hn)" 2>/dev/null   # 2,000 connections need 2,000 descriptors
+
+# check NAME COMMAND...: the command must succeed
+check() {
+    label=$1
+    shift
+    if "$@" >"$work/out" 2>&1; then
+        echo "ok   $label"
+        passed=$((passed + 1))
+    else
+        echo "FAIL $label"
+        sed 's/^/     /' "$work/out" | head -20
+        failed=$((failed + 1))
+    fi
+}
+
+# start NAME ARGS...: run a server on a free port; sets $port, $server_pid
+start() {
+    "$build/examples/$1" --port 0 "${@:2}" >"$work/listening" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 100); do
+        grep -q "^listening on 127.0.0.1:" "$work/listening" && break
+        sleep 0.05
+    done
+    port=$(sed -n 's/^listening on 127.0.0.1://p' "$work/listening")
+    fds_at_start=$(ls /proc/$server_pid/fd | wc -l)
+}
+
+# The descriptors the server has are those it started with.
+fds_back() {
+    for _ in $(seq 100); do
+        [ "$(ls /proc/$server_pid/fd | wc -l)" = "$fds_at_start" ] && return 0
+        sleep 0.05
+    done
+    echo "server has $(ls /proc/$server_pid/fd | wc -l) descriptors, started with $fds_at_start"
+    return 1
+}
+
+# SIGTERM with a client connected: every connection closed, exit 0.
+stops_cleanly() {
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+    sleep 0.1
+    kill -TERM $server_pid
+    wait $server_pid
+    status=$?
+    server_pid=
+    cat <&3 >/dev/null                 # end of file: the server closed it
+    exec 3<&-
+    [ $status -eq 0 ] || { echo "exit status $status"; return 1; }
+}
+
+clients() {
+    "$build/server_clients" "$@" | tee "$work/clients" && tail -1 "$work/clients" | grep -q " 0 failed"
+}
+
+# {=====================================================================
+# resp_server
+# ======================================================================
+start resp_server
+cli() { redis-cli -p "$port" "$@"; }
+check "redis-cli: SET then GET" sh -c "[ \"\$(redis-cli -p $port set greeting hello)\" = OK ] &&
+    [ \"\$(redis-cli -p $port get greeting)\" = hello ]"
+check "redis-cli: INCR counts, INCR of text is an error" sh -c "
+    [ \"\$(redis-cli -p $port incr n)\" = 1 ] && [ \"\$(redis-cli -p $port incr n)\" = 2 ] &&
+    redis-cli -p $port incr greeting | grep -q 'ERR value is not an integer'"
+check "redis-cli: MSET and MGET, nil for a missing key" sh -c "
+    [ \"\$(redis-cli -p $port mset a 1 b 2)\" = OK ] &&
+    [ \"\$(redis-cli -p $port mget a nothing b | tr '\n' ,)\" = '1,,2,' ]"
+check "redis-cli: SET EX expires" sh -c "
+    redis-cli -p $port set soon v px 200 >/dev/null && [ \"\$(redis-cli -p $port exists soon)\" = 1 ] &&
+    sleep 0.3 && [ \"\$(redis-cli -p $port get soon)\" = '' ] &&
+    [ \"\$(redis-cli -p $port exists soon)\" = 0 ]"
+check "redis-cli: DEL, EXISTS, DBSIZE, FLUSHALL" sh -c "
+    [ \"\$(redis-cli -p $port del a b nothing)\" = 2 ] && [ \"\$(redis-cli -p $port dbsize)\" = 2 ] &&
+    [ \"\$(redis-cli -p $port flushall)\" = OK ] && [ \"\$(redis-cli -p $port dbsize)\" = 0 ]"
+head -c 16777216 /dev/urandom >"$work/big"
+check "redis-cli: a 16 MiB binary value goes in and comes back" sh -c "
+    redis-cli -p $port -x set big <'$work/big' >/dev/null &&
+    redis-cli -p $port --no-raw strlen big >/dev/null;
+    redis-cli -p $port get big | head -c 16777216 | cmp - '$work/big'"
+check "redis-benchmark: SET, GET, INCR with no errors" sh -c "
+    redis-benchmark -p $port -t set,get,incr -n 20000 -c 20 -q 2>&1 | tee '$work/bench' &&
+    [ \$(grep -c 'requests per second' '$work/bench') = 3 ] && ! grep -qi error '$work/bench'"
+check "redis-benchmark: pipelined 16 deep" sh -c "
+    redis-benchmark -p $port -t set,get -n 20000 -c 20 -P 16 -q 2>&1 | tee '$work/bench' &&
+    [ \$(grep -c 'requests per second' '$work/bench') = 2 ]"
+check "INCR from 50 clients at once loses nothing" sh -c "
+    redis-cli -p $port set c 0 >/dev/null &&
+    redis-benchmark -p $port -n 10000 -c 50 -q incr c >/dev/null 2>&1 &&
+    [ \"\$(redis-cli -p $port get c)\" = 10000 ]"
+check "rude clients (resp)" clients resp-faults "$port"
+check "resp_server gives back every descriptor" fds_back
+check "resp_server exits 0 on SIGTERM, closing its connections" stops_cleanly
+check "resp_server --threads 2 is refused, saying why" sh -c "
+    out=\$('$build/examples/resp_server' --threads 2 2>&1); [ \$? = 2 ] &&
+    echo \"\$out\" | grep -q 'not shared between threads'"
+# }=====================================================================
+
+# {=====================================================================
+# http_server
+# ======================================================================
+start http_server
+check "curl: GET / is 200 with the body" sh -c "
+    [ \"\$(curl -s http://127.0.0.1:$port/)\" = 'Hello, World!' ]"
+check "curl: another path is 404" sh -c "
+    [ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/nothing)\" = 404 ]"
+check "curl: keep-alive, one connection for two requests" sh -c "
+    curl -sv http://127.0.0.1:$port/ http://127.0.0.1:$port/ 2>&1 | grep -q 'Re-using existing connection'"
+check "curl: pipelined requests on one connection" sh -c "
+    printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+    curl -s --max-time 5 telnet://127.0.0.1:$port | tee '$work/http' | grep -c '^HTTP/1.1' | grep -qx 2"
+check "rude clients (http)" clients http-faults "$port"
+check "http_server gives back every descriptor" fds_back
+check "http_server exits 0 on SIGTERM, closing its connections" stops_cleanly
+start http_server --threads 2
+check "http_server --threads 2 serves" sh -c "[ \"\$(curl -s http://127.0.0.1:$port/)\" = 'Hello, World!' ]"
+check "http_server --threads 2 exits 0 on SIGTERM" stops_cleanly
+# }=====================================================================
+
+# {=====================================================================
+# echo_server
+# ======================================================================
+start echo_server
+connections=2000
+[ "$(ulimit -n)" -gt 4200 ] || connections=$(( ($(ulimit -n) - 200) / 2 ))
+check "echo: $connections connections at once, 1 MiB each" clients echo-load "$port" "$connections" 1048576
+check "rude clients (echo)" clients echo-faults "$port"
+check "echo_server gives back every descriptor" fds_back
+check "echo_server exits 0 on SIGTERM, closing its connections" stops_cleanly
+# }=====================================================================
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
