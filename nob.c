@@ -801,7 +801,7 @@ typedef struct {
     bool executable;
 } Install_Item;
 
-#define MAX_INSTALL 64
+#define MAX_INSTALL 128
 #define MAN_DIR "build/man"
 #define PC_FILE "build/coroutine.pc"
 
@@ -1161,17 +1161,17 @@ static void smoke_bench(const Config *c, Tally *t)
     t->failed += !ok;
 }
 
-/* ./nob bench servers [--quick]: bench/servers.sh on the examples, with
- * bench/timers.c. */
+/* ./nob bench servers [--quick]: bench/servers/run.sh on the examples,
+ * with bench/servers/timers.c. */
 static bool bench_servers(const char *quick)
 {
-    const char *srcs[] = {BENCH "/timers.c"};
+    const char *srcs[] = {BENCH "/servers/timers.c"};
     const char *libs[] = {lib_path(&default_config)};
     if (cmd_build() != 0 || !nob_mkdir_p("build/bench") ||
         !build_program(&default_config, "build/bench/timers", srcs, 1, libs, 1))
         return false;
     Nob_Cmd cmd = {0};
-    nob_cmd_append(&cmd, "bash", BENCH "/servers.sh", "build");
+    nob_cmd_append(&cmd, "bash", BENCH "/servers/run.sh", "build");
     if (quick != NULL)
         nob_cmd_push(&cmd, quick);
     bool ok = nob_cmd_run(&cmd);

@@ -11,8 +11,9 @@ out=$(gdb -q -batch -nx \
     -ex "break stop_here" -ex "run" \
     -ex "source tools/gdb/coroutines.py" \
     -ex "echo === info\n" -ex "info coroutines" \
-    -ex "echo === bt 2\n" -ex "coroutine bt 2" \
-    -ex "echo === bt 3\n" -ex "coroutine bt 3" \
+    -ex "echo === bt 5\n" -ex "coroutine bt 5" \
+    -ex "echo === bt 6\n" -ex "coroutine bt 6" \
+    -ex "echo === bt 1\n" -ex "coroutine bt 1" \
     -ex "echo === bt\n" -ex "bt" \
     "$program" 2>&1)
 passed=0 failed=0
@@ -30,13 +31,17 @@ check() {
     fi
 }
 
-check info_lists_the_finished_one     info '^ +1 +finished +quick'
-check info_lists_the_suspended_one    info '^ +2 +suspended +worker +0x[0-9a-f]+-0x[0-9a-f]+ +[0-9]+ +[0-9]+'
-check info_lists_the_unstarted_one    info '^ +3 +not started +worker'
-check bt_shows_where_it_waits         'bt 2' '^#0 +deep_wait \(depth=0\)'
-check bt_goes_down_its_calls          'bt 2' '^#4 .* in worker '
-check bt_ends_at_the_trampoline       'bt 2' '^#5 .* in _asm_ctx_entry '
-check bt_of_an_unstarted_one          'bt 3' '^#0 +_asm_ctx_entry '
+check info_lists_the_finished_one     info '^ +4 +finished +quick'
+check info_lists_the_suspended_one    info '^ +5 +suspended +worker +0x[0-9a-f]+-0x[0-9a-f]+ +[0-9]+ +[0-9]+'
+check info_lists_the_unstarted_one    info '^ +6 +not started +worker'
+check info_says_what_a_reader_waits_for info '^ +1 +waiting +reader .* fd [0-9]+ readable, deadline in [0-9.]+ ms$'
+check info_says_a_sleeper_waits_forever info '^ +2 +waiting +sleeper .* nothing \(forever\)$'
+check info_lists_the_poller           info '^ +3 +(suspended|waiting) +poller '
+check bt_of_a_waiting_one             'bt 1' '^#[0-9]+ .* in reader '
+check bt_shows_where_it_waits         'bt 5' '^#0 +deep_wait \(depth=0\)'
+check bt_goes_down_its_calls          'bt 5' '^#4 .* in worker '
+check bt_ends_at_the_trampoline       'bt 5' '^#5 .* in _asm_ctx_entry '
+check bt_of_an_unstarted_one          'bt 6' '^#0 +_asm_ctx_entry '
 check registers_are_put_back          bt '^#1 .* in main '
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

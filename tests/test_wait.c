@@ -39,16 +39,29 @@ static void sleep_until(void *arg)
     s->order = late ? -1 : wakes++;
 }
 
+/* Wait until main says go, then sleep: the deadlines are set once every
+ * sleeper has started, however slow the machine (valgrind, qemu). */
+static int64_t base;
+
+static void sleep_after_start(void *arg)
+{
+    struct sleeper *s = arg;
+    yield_ctx();
+    s->deadline += base;
+    sleep_until(s);
+}
+
 TEST(sleepers_wake_in_deadline_order_and_never_early)
 {
     enum { N = 8 };
     struct sleeper s[N];
     sp_ctx c[N];
-    int64_t start = co_now();
-    for (int i = 0; i < N; i++) {   /* deadlines out of order: 5,3,1,6,4,2,... ms */
-        s[i] = (struct sleeper){.deadline = start + ((i * 5) % N + 1) * 2 * CO_MSEC};
-        c[i] = create_ctx(sleep_until, &s[i]);
+    for (int i = 0; i < N; i++) {   /* deadlines out of order: 2, 12, 6, 16, 10, ... ms */
+        s[i] = (struct sleeper){.deadline = ((i * 5) % N + 1) * 2 * CO_MSEC};
+        c[i] = create_ctx(sleep_after_start, &s[i]);
     }
+    yield_ctx();                     /* each is at its yield */
+    base = co_now() + 20 * CO_MSEC;
     for (int i = 0; i < N; i++)
         CHECK_EQ(co_join(c[i], CO_FOREVER), 0);
     for (int i = 0; i < N; i++) {

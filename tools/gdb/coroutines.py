@@ -1,7 +1,8 @@
 """gdb commands for Coroutine Playground.
 
     (gdb) source tools/gdb/coroutines.py
-    (gdb) info coroutines        the coroutines of the current thread
+    (gdb) info coroutines        the coroutines of the current thread, and
+                                 what each waiting one waits for
     (gdb) coroutine bt ID        the backtrace of one, without resuming it
 
 'coroutine bt' puts the registers saved in the coroutine's frame into the
@@ -9,6 +10,8 @@ selected thread for the time of a 'bt', then puts the real ones back: the
 frame is the one drawn at the top of src/<os>_<arch>/asm.s, as the
 library itself describes it ('platform_frame').
 """
+
+import time
 
 import gdb
 
@@ -64,9 +67,37 @@ def state_of(ctx, running):
         return "finished"
     if state != CTX_LIVE:
         return "destroyed?"
+    if bool(ctx["wait"]["waiting"]):
+        return "waiting"
     resume = read_word(int(ctx["sp"]) + frame_layout()["resume"])
     start = int(gdb.parse_and_eval("&_asm_ctx_start").cast(gdb.lookup_type("unsigned long")))
     return "not started" if resume == start else "suspended"
+
+
+CO_FOREVER = (1 << 63) - 1
+
+
+def waits_for(ctx):
+    """What a waiting coroutine waits for: a descriptor and direction,
+    another coroutine, a deadline (from now, by this machine's monotonic
+    clock, which is the program's when it runs here)."""
+    wait = ctx["wait"]
+    if not bool(wait["waiting"]):
+        return ""
+    what = []
+    if int(wait["fd"]) >= 0:
+        what.append("fd %d %s" % (int(wait["fd"]),
+                                  "writable" if int(wait["what"]) == 2 else "readable"))
+    if int(wait["joining"]) != 0:
+        what.append("coroutine %d to finish" % int(wait["joining"]["id"]))
+    deadline = int(wait["deadline"])
+    if deadline != CO_FOREVER:
+        left = deadline - time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        what.append("deadline in %.1f ms" % (left / 1e6) if left >= 0 else
+                    "deadline passed %.1f ms ago" % (-left / 1e6))
+    elif not what:
+        what.append("nothing (forever)")
+    return ", ".join(what)
 
 
 def function_name(ctx):
@@ -103,7 +134,8 @@ def high_water(ctx, bottom, top):
 
 class InfoCoroutines(gdb.Command):
     """List the coroutines of the current thread: id, state, function, stack
-range, bytes of stack in use now and at the deepest so far."""
+range, bytes of stack in use now and at the deepest so far, and for a
+waiting one what it waits for."""
 
     def __init__(self):
         super().__init__("info coroutines", gdb.COMMAND_STACK)
@@ -124,8 +156,9 @@ range, bytes of stack in use now and at the deepest so far."""
                 in_use = top - (sp_now if state == "running" else int(ctx["sp"]))
                 deepest = high_water(ctx, base + STACK_GUARD, top)
                 deepest = "-" if deepest is None else deepest
-            print("%4d  %-11s  %-20s  %-31s  %8s  %8s" %
-                  (int(ctx["id"]), state, function_name(ctx), stack, in_use, deepest))
+            print(("%4d  %-11s  %-20s  %-31s  %8s  %8s  %s" %
+                   (int(ctx["id"]), state, function_name(ctx), stack, in_use, deepest,
+                    waits_for(ctx))).rstrip())
 
 
 class CoroutineBacktrace(gdb.Command):
@@ -146,7 +179,7 @@ class CoroutineBacktrace(gdb.Command):
             state = state_of(ctx, running)
             if state == "running":
                 gdb.execute("bt")
-            elif state in ("suspended", "not started"):
+            elif state in ("suspended", "not started", "waiting"):
                 backtrace_of_frame(int(ctx["sp"]))
             else:
                 raise gdb.GdbError("coroutine %d is %s: it has no stack" % (wanted, state))

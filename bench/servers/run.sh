@@ -3,9 +3,9 @@
 # redis-server (one thread, nothing saved) under redis-benchmark, and
 # http_server against nginx (one worker, no access log, the same body)
 # under wrk; in interleaved rounds on loopback, medians and ratios; then
-# the cost of waiting (bench/timers.c).
+# the cost of waiting (bench/servers/timers.c).
 #
-#     bench/servers.sh BUILD_DIR [--quick]
+#     bench/servers/run.sh BUILD_DIR [--quick]
 build=$1
 quick=$2
 rounds=5 requests=200000 seconds=5
