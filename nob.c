@@ -59,6 +59,7 @@ static const char *headers[] = {
     SRC "/coroutine.h", SRC "/platform.h", SRC "/stack.h", SRC "/array.h", SRC "/sanitizer.h",
     SRC "/trace.h", SRC "/context.h", SRC "/internal.h", SRC "/overflow.h", SRC "/arrival.h",
     SRC "/coroutine_wait.h", SRC "/runtime.h", SRC "/wait.h", SRC "/poller.h", SRC "/timer.h",
+    EXAMPLES "/resp.h", EXAMPLES "/resp_commands.h", EXAMPLES "/http.h", EXAMPLES "/server.h",
     TESTS "/test.h", BENCH "/bench.h",
 };
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -823,8 +824,8 @@ static size_t install_plan(const char *prefix, Install_Item *items)
     items[n++] = (Install_Item){"tools/gdb/coroutines.py",
                                 nob_fmt("share/gdb/auto-load%s/lib/%s-gdb.py", prefix, so), false,
                                 false};
-    const char *files[32];
-    size_t k = list_files(MAN_DIR, "", ".3", files, 32);
+    const char *files[MAX_INSTALL];
+    size_t k = list_files(MAN_DIR, "", ".3", files, MAX_INSTALL);
     for (size_t i = 0; i < k && n < MAX_INSTALL; i++)
         items[n++] = (Install_Item){files[i], nob_fmt("share/man/man3/%s",
                                                       strrchr(files[i], '/') + 1), false, false};
@@ -834,9 +835,9 @@ static size_t install_plan(const char *prefix, Install_Item *items)
         items[n++] = (Install_Item){docs[i], nob_fmt("share/doc/coroutine/%s",
                                                      strrchr(docs[i], '/') ? strrchr(docs[i], '/') + 1
                                                                            : docs[i]), false, false};
-    k = list_files(EXAMPLES, "", ".c", files, 32);
-    k += list_files(EXAMPLES, "", ".h", files + k, 32 - k);
-    k += list_files(EXAMPLES, "", ".expected", files + k, 32 - k);
+    k = list_files(EXAMPLES, "", ".c", files, MAX_INSTALL);
+    k += list_files(EXAMPLES, "", ".h", files + k, MAX_INSTALL - k);
+    k += list_files(EXAMPLES, "", ".expected", files + k, MAX_INSTALL - k);
     for (size_t i = 0; i < k && n < MAX_INSTALL; i++)
         items[n++] = (Install_Item){files[i], nob_fmt("share/doc/coroutine/%s", files[i]), false,
                                     false};
@@ -1162,13 +1163,14 @@ static void smoke_bench(const Config *c, Tally *t)
 }
 
 /* ./nob bench servers [--quick]: bench/servers/run.sh on the examples,
- * with bench/servers/timers.c. */
+ * with bench/servers/resp_epoll.c and bench/servers/timers.c. */
 static bool bench_servers(const char *quick)
 {
-    const char *srcs[] = {BENCH "/servers/timers.c"};
+    const char *srcs[] = {BENCH "/servers/timers.c"}, *bare[] = {BENCH "/servers/resp_epoll.c"};
     const char *libs[] = {lib_path(&default_config)};
     if (cmd_build() != 0 || !nob_mkdir_p("build/bench") ||
-        !build_program(&default_config, "build/bench/timers", srcs, 1, libs, 1))
+        !build_program(&default_config, "build/bench/timers", srcs, 1, libs, 1) ||
+        !build_program(&default_config, "build/bench/resp_epoll", bare, 1, NULL, 0))
         return false;
     Nob_Cmd cmd = {0};
     nob_cmd_append(&cmd, "bash", BENCH "/servers/run.sh", "build");

@@ -8,11 +8,13 @@
  * destroyed.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "poller.h"
 #include "runtime.h"
+#include "trace.h"
 
 __thread struct runtime rt;
 unsigned fork_count;
@@ -44,6 +46,8 @@ static void leave_tables(struct s_ctx *ctx)
 
 void wake(struct s_ctx *ctx, int result)
 {
+    if (tracing())
+        trace_event(TRACE_WOKEN, ctx->id);
     leave_tables(ctx);
     ctx->wait.result = result;
     join_after(ctx, current->prev);
@@ -66,6 +70,8 @@ struct fd_slot *fd_slot(int fd)
 {
     if ((size_t)fd < rt.fds_len)
         return &rt.fds[fd];
+    if (fcntl(fd, F_GETFD) < 0)          /* not open: grow nothing for it */
+        return NULL;
     size_t len = rt.fds_len ? rt.fds_len : 64;
     while (len <= (size_t)fd)
         len *= 2;
@@ -80,9 +86,9 @@ struct fd_slot *fd_slot(int fd)
 
 void runtime_thread_exit(void)
 {
-    if (rt.poller != NULL && rt.forks == fork_count)
+    if (rt.poller != NULL)               /* a child's inherited copy too */
         poll_destroy(rt.poll_fd);
-    timer_heap_free(&rt.timers);
+    timer_free(&rt.timers);
     free(rt.fds);
     rt = (struct runtime){0};
 }

@@ -24,12 +24,11 @@ struct fd_slot {
 struct runtime {
     int poll_fd;                 /* the kernel poller, or -1 before the first wait */
     unsigned forks;              /* 'fork_count' when the poller was made */
-    struct timer_heap timers;    /* by deadline, earliest first (timer.c) */
+    struct timers timers;        /* by deadline, earliest first (timer.c) */
     struct fd_slot *fds;         /* indexed by descriptor number */
     size_t fds_len;
     size_t waiting;              /* contexts out of the rotation */
     size_t fd_waits;             /* of those, waiting on a descriptor */
-    uint64_t timer_serial;       /* orders equal deadlines */
     struct s_ctx *poller;        /* its coroutine (wait.c), or NULL */
     bool poller_in_rotation;
 };
@@ -47,7 +46,8 @@ HIDDEN void unwait(struct s_ctx *ctx);
 /* 'ctx' finished or is destroyed: whoever waits for it in co_join wakes. */
 HIDDEN void wake_joiners(struct s_ctx *ctx);
 
-/* The slot of descriptor 'fd', grown as needed; NULL with errno ENOMEM. */
+/* The slot of descriptor 'fd', the table grown as needed; NULL with errno
+ * EBADF ('fd' is not open) or ENOMEM. */
 HIDDEN struct fd_slot *fd_slot(int fd);
 
 /* The thread exits: the poller and every table go. */

@@ -2,9 +2,18 @@
  *
  * A 4-ary heap in an array, as Go's timers are: a parent's children sit
  * at 4i+1 .. 4i+4, so the tree is half as deep as a binary one and a
- * sift-down reads one cache line of children. Adding and removing are
- * O(log n); each context remembers its index, so a wait that ends early
- * leaves the heap without a search.
+ * sift-down compares four neighbours. Adding and taking the first are
+ * O(log n) and touch only the array, which matters when 10,000 sleepers
+ * wake ten times a second: a heap that kept each context's index current
+ * would write into a context (a cache miss) at every level it moved.
+ *
+ * So a wait that ends early (its descriptor was ready, it was cancelled)
+ * does not leave the heap: its entry goes stale, recognised because the
+ * context's wait.timer no longer holds the entry's 'order', and is dropped
+ * when it reaches the top. When stale entries outnumber live ones, the
+ * heap is rebuilt without them, so it never holds more than twice what
+ * waits. A context's memory is never freed (context.h), so reading a
+ * stale entry's context is always safe.
  */
 #define _GNU_SOURCE
 #include "timer.h"
@@ -16,28 +25,25 @@ static bool earlier(const struct timer *a, const struct timer *b)
     return a->order < b->order;
 }
 
-static void place(struct timer_heap *h, size_t i, struct timer t)
+static bool live(const struct timer *e)
 {
-    h->items[i] = t;
-    t.ctx->wait.timer = i;
+    return e->ctx->wait.timer == e->order;
 }
 
-static void sift_up(struct timer_heap *h, size_t i, struct timer t)
+static void sift_up(struct timer *items, size_t i, struct timer e)
 {
     while (i > 0) {
         size_t parent = (i - 1) / 4;
-        if (!earlier(&t, &h->items[parent]))
+        if (!earlier(&e, &items[parent]))
             break;
-        place(h, i, h->items[parent]);
+        items[i] = items[parent];
         i = parent;
     }
-    place(h, i, t);
+    items[i] = e;
 }
 
-static void sift_down(struct timer_heap *h, size_t i, struct timer t)
+static void sift_down(struct timer *items, size_t n, size_t i, struct timer e)
 {
-    const struct timer *items = h->items;
-    size_t n = h->len;
     for (;;) {
         size_t first = 4 * i + 1, best = first;
         if (first >= n)
@@ -45,37 +51,72 @@ static void sift_down(struct timer_heap *h, size_t i, struct timer t)
         for (size_t c = first + 1; c < first + 4 && c < n; c++)
             if (earlier(&items[c], &items[best]))
                 best = c;
-        if (!earlier(&items[best], &t))
+        if (!earlier(&items[best], &e))
             break;
-        place(h, i, items[best]);
+        items[i] = items[best];
         i = best;
     }
-    place(h, i, t);
+    items[i] = e;
 }
 
-int timer_add(struct timer_heap *h, struct s_ctx *ctx, uint64_t order)
+static void pop(struct timers *t)
 {
-    struct timer t = {ctx->wait.deadline, order, ctx};
-    if (timer_heap_push(h, t) != 0)
+    struct timer last = t->heap.items[--t->heap.len];
+    if (t->heap.len > 0)
+        sift_down(t->heap.items, t->heap.len, 0, last);
+}
+
+/* Keep the live entries and heap them again, bottom up: O(n). */
+static void compact(struct timers *t)
+{
+    struct timer *items = t->heap.items;
+    size_t n = 0;
+    for (size_t i = 0; i < t->heap.len; i++)
+        if (live(&items[i]))
+            items[n++] = items[i];
+    t->heap.len = n;
+    t->stale = 0;
+    for (size_t i = n / 4 + 1; i-- > 0;)
+        if (i < n)
+            sift_down(items, n, i, items[i]);
+}
+
+int timer_add(struct timers *t, struct s_ctx *ctx)
+{
+    struct timer e = {ctx->wait.deadline, ++t->serial, ctx};
+    if (timer_array_push(&t->heap, e) != 0)
         return -1;
-    sift_up(h, h->len - 1, t);
+    sift_up(t->heap.items, t->heap.len - 1, e);
+    ctx->wait.timer = e.order;
     return 0;
 }
 
-void timer_remove(struct timer_heap *h, struct s_ctx *ctx)
+void timer_remove(struct timers *t, struct s_ctx *ctx)
 {
-    size_t i = ctx->wait.timer;
-    struct timer last = h->items[--h->len];
     ctx->wait.timer = NO_TIMER;
-    if (last.ctx == ctx)
-        return;
-    if (i > 0 && earlier(&last, &h->items[(i - 1) / 4]))
-        sift_up(h, i, last);
-    else
-        sift_down(h, i, last);
+    if (++t->stale > 64 && t->stale * 2 > t->heap.len)
+        compact(t);
 }
 
-struct s_ctx *timer_first(const struct timer_heap *h)
+struct s_ctx *timer_first(struct timers *t, int64_t now, bool *due)
 {
-    return h->len ? h->items[0].ctx : NULL;
+    while (t->heap.len > 0 && !live(&t->heap.items[0])) {
+        pop(t);
+        t->stale--;
+    }
+    if (t->heap.len == 0)
+        return NULL;
+    struct timer first = t->heap.items[0];
+    *due = first.deadline <= now;
+    if (*due) {
+        pop(t);
+        first.ctx->wait.timer = NO_TIMER;
+    }
+    return first.ctx;
+}
+
+void timer_free(struct timers *t)
+{
+    timer_array_free(&t->heap);
+    *t = (struct timers){0};
 }

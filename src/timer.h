@@ -8,22 +8,31 @@
 #include "context.h"
 
 /* A heap entry carries its keys, so that ordering the heap reads only the
- * heap's own array, not each context's memory. */
+ * heap's own array, never the contexts' memory. */
 struct timer {
     int64_t deadline;
     uint64_t order;              /* among equal deadlines, first come first */
-    struct s_ctx *ctx;
+    struct s_ctx *ctx;           /* whose wait.timer is 'order' while it waits */
 };
 
-ARRAY_DEFINE(timer_heap, struct timer)
+ARRAY_DEFINE(timer_array, struct timer)
+
+struct timers {
+    struct timer_array heap;
+    size_t stale;                /* entries of waits that ended early */
+    uint64_t serial;             /* the last 'order' handed out */
+};
 
 /* Add 'ctx' at its wait's deadline: 0, or -1 with errno ENOMEM. */
-HIDDEN int timer_add(struct timer_heap *h, struct s_ctx *ctx, uint64_t order);
+HIDDEN int timer_add(struct timers *t, struct s_ctx *ctx);
 
-/* Take 'ctx' out, wherever it is (its wait.timer says where). */
-HIDDEN void timer_remove(struct timer_heap *h, struct s_ctx *ctx);
+/* The wait of 'ctx' ended before its deadline: its entry goes stale. */
+HIDDEN void timer_remove(struct timers *t, struct s_ctx *ctx);
 
-/* The context whose deadline comes first, or NULL. */
-HIDDEN struct s_ctx *timer_first(const struct timer_heap *h);
+/* The context whose deadline comes first, or NULL; if that deadline is
+ * at or before 'now', it is taken out of the heap. */
+HIDDEN struct s_ctx *timer_first(struct timers *t, int64_t now, bool *due);
+
+HIDDEN void timer_free(struct timers *t);
 
 #endif

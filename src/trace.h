@@ -15,6 +15,8 @@ enum trace_kind {
     TRACE_CREATED,
     TRACE_FINISHED,
     TRACE_DESTROYED,
+    TRACE_WAITS,             /* leaves the rotation to wait (wait.c) */
+    TRACE_WOKEN,             /* its wait ended: it rejoins the rotation */
 };
 
 /* Counts the times tracing started, so that what a thread remembers from

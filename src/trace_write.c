@@ -14,7 +14,8 @@ static size_t len;
 
 static const char *kind_name(int kind)
 {
-    static const char *names[] = {"arrived", "switched to", "created", "finished", "destroyed"};
+    static const char *names[] = {"arrived", "switched to", "created", "finished", "destroyed",
+                                  "waits", "woken"};
     return names[kind];
 }
 
@@ -122,7 +123,8 @@ static void write_header(FILE *f, int width, int height, size_t stretches)
                "<style>.grid{stroke:#ececec}.tick{fill:#888;font-size:10px;text-anchor:middle}"
                ".lane{fill:#333}.switch{stroke:#222;stroke-width:1.3;fill:none;"
                "marker-end:url(#arrow)}.made{fill:white;stroke:#2a8a3a;stroke-width:2}"
-               ".done{fill:#222}</style>\n"
+               ".done{fill:#222}.waits{fill:white;stroke:#999;stroke-width:2}"
+               ".woken{fill:#999}</style>\n"
                "<defs><marker id='arrow' viewBox='0 0 10 10' refX='9' refY='5' "
                "markerWidth='6' markerHeight='6' orient='auto-start-reverse'>"
                "<path d='M0,0 L10,5 L0,10 z' fill='#222'/></marker></defs>\n"
@@ -131,7 +133,8 @@ static void write_header(FILE *f, int width, int height, size_t stretches)
                "<text x='12' y='36' fill='#555'>%zu stretches, left to right in the order "
                "they ran; hover one for how long.</text>\n"
                "<text x='12' y='50' fill='#555'>Arrow: a switch_ctx out of turn. "
-               "o: created. &#x25CF;: finished.</text>\n",
+               "o: created. &#x25CF;: finished. Grey &#x25A1;: waits; grey &#x25A0;: "
+               "woken.</text>\n",
             width, height, stretches);
 }
 
@@ -169,6 +172,10 @@ static void write_timeline(FILE *f)
             else if (e->kind == TRACE_FINISHED)
                 fprintf(f, "<circle cx='%d' cy='%d' r='4' class='done'><title>coroutine %zu "
                            "finished</title></circle>\n", x, y + 15, e->id);
+            else if (e->kind == TRACE_WAITS || e->kind == TRACE_WOKEN)
+                fprintf(f, "<rect x='%d' y='%d' width='7' height='7' class='%s'><title>%s %zu "
+                           "%s</title></rect>\n", x - 3, y + 12, kind_name(e->kind),
+                        e->id ? "coroutine" : "main", e->id, kind_name(e->kind));
             continue;
         }
         end = slice_end(i);

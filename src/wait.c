@@ -19,6 +19,7 @@
 
 #include "poller.h"
 #include "runtime.h"
+#include "trace.h"
 #include "wait.h"
 
 #define POLLER_STACK (256 * 1024)
@@ -64,6 +65,8 @@ static int park(void)
 {
     struct s_ctx *self = current;
     poller_in();
+    if (tracing())
+        trace_event(TRACE_WAITS, self->id);
     self->wait.waiting = true;
     rt.waiting++;
     step_out(self);
@@ -78,8 +81,10 @@ static int park(void)
 
 static void fire_timers(int64_t now)
 {
-    while (rt.timers.len > 0 && rt.timers.items[0].deadline <= now)
-        wake(rt.timers.items[0].ctx, ETIMEDOUT);
+    struct s_ctx *first;
+    bool due;
+    while ((first = timer_first(&rt.timers, now, &due)) != NULL && due)
+        wake(first, ETIMEDOUT);
 }
 
 static void ready(struct fd_slot *slot, int side)
@@ -108,7 +113,7 @@ static const char *waits_for(const struct s_ctx *ctx, char *buf, size_t size)
     if (ctx->wait.joining != NULL)
         snprintf(buf, size, "joins coroutine %zu", ctx->wait.joining->id);
     else
-        snprintf(buf, size, "waits");
+        snprintf(buf, size, "waits with no deadline");
     return buf;
 }
 
@@ -137,14 +142,14 @@ static int renew_after_fork(void);
 static void poll_once(void)
 {
     struct poll_event events[POLL_BATCH];
-    bool others = current->next != current;
     int64_t timeout = 0;
     fire_timers(co_now());
-    others = others || current->next != current;
+    bool others = current->next != current;     /* anyone else can run */
     if (rt.forks != fork_count && renew_after_fork() != 0)
         misuse("poller: cannot make a new poller after fork: %s", strerror(errno));
     if (!others) {
-        struct s_ctx *first = timer_first(&rt.timers);
+        bool due;                           /* never: a look, not a take */
+        struct s_ctx *first = timer_first(&rt.timers, INT64_MIN, &due);
         if (first == NULL && rt.fd_waits == 0)
             deadlock();
         timeout = first == NULL ? -1 : first->wait.deadline - co_now();
@@ -256,7 +261,7 @@ static int may_wait(int64_t deadline)
     if (deadline <= co_now())
         return ETIMEDOUT;
     current->wait.deadline = deadline;
-    if (deadline != CO_FOREVER && timer_add(&rt.timers, current, rt.timer_serial++) != 0)
+    if (deadline != CO_FOREVER && timer_add(&rt.timers, current) != 0)
         return ENOMEM;
     return 0;
 }
@@ -310,7 +315,7 @@ static int wait_on(int fd, int what, int64_t deadline, bool after_eagain)
         return errno;
     struct fd_slot *slot = fd_slot(fd);
     if (slot == NULL)
-        return ENOMEM;
+        return errno;
     if (slot->waiter[side] != NULL)
         return EBUSY;
     int err = register_fd(fd, slot);

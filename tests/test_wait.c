@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -26,6 +27,7 @@ struct sleeper {
 };
 
 static int wakes;
+static int64_t base;             /* deadlines count from here, once set */
 
 /* Sleep until the deadline and note when, and the how-manieth this was
  * to wake. A deadline already passed before the sleep began (a slow
@@ -41,7 +43,6 @@ static void sleep_until(void *arg)
 
 /* Wait until main says go, then sleep: the deadlines are set once every
  * sleeper has started, however slow the machine (valgrind, qemu). */
-static int64_t base;
 
 static void sleep_after_start(void *arg)
 {
@@ -95,6 +96,49 @@ TEST(ten_thousand_sleepers_wake_in_deadline_order)
         destroy_ctx(c[i]);
     }
     CHECK(ordered > N / 2);
+}
+
+static void sleep_or_be_cancelled(void *arg)
+{
+    struct sleeper *s = arg;
+    yield_ctx();
+    s->deadline += base;
+    int r = co_sleep(s->deadline);
+    s->woke = co_now();
+    s->order = r == 0 ? wakes++ : -2;        /* -2: cancelled */
+}
+
+/* Half of 3,000 sleepers cancelled at random: their heap entries go stale
+ * and are swept, and the rest still wake in deadline order, none early. */
+TEST(cancelled_sleepers_leave_the_others_in_order)
+{
+    enum { N = 3000 };
+    static struct sleeper s[N];
+    static sp_ctx c[N];
+    srand(11);
+    for (int i = 0; i < N; i++) {
+        s[i] = (struct sleeper){.deadline = (rand() % 300) * CO_USEC * 100};
+        c[i] = create_ctx_sized(sleep_or_be_cancelled, &s[i], 16384);
+    }
+    yield_ctx();
+    base = co_now() + 100 * CO_MSEC;
+    yield_ctx();                              /* all asleep */
+    for (int i = 0; i < N; i += 2)
+        co_cancel(c[i]);
+    for (int i = 0; i < N; i++)
+        CHECK_EQ(co_join(c[i], CO_FOREVER), 0);
+    int cancelled = 0;
+    for (int i = 0; i < N; i++) {
+        cancelled += s[i].order == -2;      /* an even one may have woken first */
+        CHECK(s[i].order != -2 || i % 2 == 0);
+        if (s[i].order != -2)
+            CHECK(s[i].woke >= s[i].deadline);
+        for (int j = i + 2; i % 2 == 1 && j < N; j += 2)
+            if (s[j].deadline != s[i].deadline)
+                CHECK((s[j].deadline < s[i].deadline) == (s[j].order < s[i].order));
+        destroy_ctx(c[i]);
+    }
+    CHECK(cancelled > N / 4);
 }
 
 TEST(sleep_with_a_past_deadline_returns_at_once)
@@ -675,6 +719,56 @@ TEST(a_signal_is_waited_for)
     CHECK_EQ(errno, ETIMEDOUT);
     kill(getpid(), SIGTERM);
     CHECK_EQ(co_wait_signal(signals, 2, co_now() + 5 * CO_SEC), SIGTERM);
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Traces
+ * ====================================================================== */
+
+static void nap(void *unused)
+{
+    (void)unused;
+    co_sleep(co_now() + CO_MSEC);
+}
+
+/* Is there a line (an event) in 'text' with both 'name' and 'id'? */
+static bool has_event(const char *text, const char *name, const char *id)
+{
+    for (const char *line = text; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "") {
+        size_t len = strcspn(line, "\n");
+        char one[512];
+        snprintf(one, sizeof one, "%.*s", (int)(len < sizeof one ? len : sizeof one - 1), line);
+        if (strstr(one, name) && strstr(one, id))
+            return true;
+    }
+    return false;
+}
+
+/* A wait is a mark in the trace: "waits" when the coroutine leaves the
+ * rotation, "woken" when it rejoins, each with its id. */
+TEST(the_trace_shows_waits)
+{
+    char path[] = "/tmp/coroutine-trace-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_EQ(trace_ctx(path), 0);
+    sp_ctx c = create_ctx(nap, NULL);
+    char id[64];
+    snprintf(id, sizeof id, "\"args\":{\"id\":%zu}", get_ctx_id_of(c));
+    CHECK_EQ(co_join(c, CO_FOREVER), 0);
+    destroy_ctx(c);
+    CHECK_EQ(trace_ctx(NULL), 0);
+    FILE *f = fopen(path, "r");
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    unlink(path);
+    CHECK(has_event(text, "\"name\":\"waits\"", id));
+    CHECK(has_event(text, "\"name\":\"woken\"", id));
 }
 
 /* }===================================================================== */

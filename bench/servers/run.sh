@@ -1,9 +1,10 @@
 #!/bin/bash
 # The example servers against the servers people run: resp_server against
-# redis-server (one thread, nothing saved) under redis-benchmark, and
+# redis-server (one thread, nothing saved) and against the same commands
+# behind a bare epoll loop (resp_epoll.c) under redis-benchmark, and
 # http_server against nginx (one worker, no access log, the same body)
 # under wrk; in interleaved rounds on loopback, medians and ratios; then
-# the cost of waiting (bench/servers/timers.c).
+# the cost of waiting (timers.c).
 #
 #     bench/servers/run.sh BUILD_DIR [--quick]
 build=$1
@@ -45,6 +46,10 @@ start_ours() {                 # NAME: sets $port
 
 start_ours resp_server
 resp_port=$port
+"$build/bench/resp_epoll" >"$work/epoll.out" &
+pids+=($!)
+sleep 0.2
+epoll_port=$(sed -n 's/^listening on 127.0.0.1://p' "$work/epoll.out")
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
     --daemonize no --io-threads 1 --logfile "$work/redis.log" &
@@ -96,13 +101,16 @@ median() {
 for r in $(seq "$rounds"); do
     for pipeline in 1 16; do
         for test in set get; do
-            if [ $((r % 2)) = 1 ]; then
-                redis_rps "$resp_port" $test $pipeline >>"$work/ours-$test-$pipeline"
-                redis_rps "$redis_port" $test $pipeline >>"$work/redis-$test-$pipeline"
-            else
-                redis_rps "$redis_port" $test $pipeline >>"$work/redis-$test-$pipeline"
-                redis_rps "$resp_port" $test $pipeline >>"$work/ours-$test-$pipeline"
-            fi
+            order="ours redis epoll"
+            [ $((r % 2)) = 1 ] || order="epoll redis ours"
+            for who in $order; do
+                case $who in
+                ours) p=$resp_port ;;
+                redis) p=$redis_port ;;
+                epoll) p=$epoll_port ;;
+                esac
+                redis_rps "$p" $test $pipeline >>"$work/$who-$test-$pipeline"
+            done
         done
     done
     if [ $((r % 2)) = 1 ]; then
@@ -128,4 +136,10 @@ for pipeline in 1 16; do
     done
 done
 row "http_server wrk -c100" "$work/ours-http" "$work/nginx-http" nginx
+for pipeline in 1 16; do
+    for test in set get; do
+        row "resp_server $test -P $pipeline" "$work/ours-$test-$pipeline" \
+            "$work/epoll-$test-$pipeline" epoll
+    done
+done
 "$build/bench/timers" $quick
