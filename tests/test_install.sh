@@ -15,21 +15,8 @@ lib=$prefix/lib
 export PKG_CONFIG_PATH=$lib/pkgconfig
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
 
-# check NAME COMMAND...: the command must succeed
-check() {
-    label=$1
-    shift
-    if "$@" >"$work/out" 2>&1; then
-        echo "ok   $label"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $label"
-        sed 's/^/     /' "$work/out"
-        failed=$((failed + 1))
-    fi
-}
+. "$(dirname "$0")/check.sh"
 
 # build_and_run LANG LINK SOURCE EXPECTED: compile SOURCE as LANG (c, c++)
 # against the installed library, shared or static, run it, compare; an
@@ -123,5 +110,4 @@ gdb_autoload() {
 }
 check "gdb's info coroutines with no source command" gdb_autoload
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

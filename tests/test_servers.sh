@@ -10,24 +10,11 @@
 # The last line is "N passed, N failed".
 build=$1
 work=$(mktemp -d)
-passed=0 failed=0
 server_pid=
 trap '[ -z "$server_pid" ] || kill -9 $server_pid 2>/dev/null; rm -rf "$work"' EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null   # 2,000 connections need 2,000 descriptors
 
-# check NAME COMMAND...: the command must succeed
-check() {
-    label=$1
-    shift
-    if "$@" >"$work/out" 2>&1; then
-        echo "ok   $label"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $label"
-        sed 's/^/     /' "$work/out" | head -20
-        failed=$((failed + 1))
-    fi
-}
+. "$(dirname "$0")/check.sh"
 
 # start NAME ARGS...: run a server on a free port; sets $port, $server_pid
 start() {
@@ -144,5 +131,4 @@ check "echo_server gives back every descriptor" fds_back
 check "echo_server exits 0 on SIGTERM, closing its connections" stops_cleanly
 # }=====================================================================
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -1,12 +1,12 @@
 /* The trace: one slice per stretch a context ran, in order, with the
- * right ids, and a mark for each create, finish and destroy. */
+ * right ids, and a mark for each create, finish, destroy and wait. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "coroutine.h"
+#include "coroutine_wait.h"
 #include "test.h"
 
 static void yield_twice(void *arg)
@@ -40,23 +40,38 @@ static char *slurp(const char *path)
     return text;
 }
 
-TEST(the_trace_has_a_slice_per_stretch_in_order)
+/* What 'run' does, traced into a scratch file ending in 'suffix' (".svg":
+ * the timeline); the file's text. */
+static const char *trace_of(void (*run)(void), const char *suffix)
 {
-    char path[] = "/tmp/coroutine-trace-XXXXXX";
-    int fd = mkstemp(path);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/coroutine-trace-XXXXXX%s", suffix);
+    int fd = mkstemps(path, (int)strlen(suffix));
     CHECK(fd >= 0);
     close(fd);
     CHECK_EQ(trace_ctx(path), 0);
+    run();
+    CHECK_EQ(trace_ctx(NULL), 0);
+    const char *text = slurp(path);
+    unlink(path);
+    return text;
+}
+
+static size_t traced_id;
+
+static void run_one_yielding_twice(void)
+{
     sp_ctx c = create_ctx(yield_twice, NULL);
-    size_t id = get_ctx_id_of(c);
+    traced_id = get_ctx_id_of(c);
     while (!is_ctx_finished(c))
         yield_ctx();
     destroy_ctx(c);
-    CHECK_EQ(trace_ctx(NULL), 0);
+}
 
-    const char *text = slurp(path);
-    unlink(path);
-    size_t ids[16], expected[] = {0, id, 0, id, 0, id, 0};
+TEST(the_trace_has_a_slice_per_stretch_in_order)
+{
+    const char *text = trace_of(run_one_yielding_twice, "");
+    size_t id = traced_id, ids[16], expected[] = {0, id, 0, id, 0, id, 0};
     double ts[16];
     size_t n = read_slices(text, ids, ts, 16);
     CHECK_EQ(n, 7);
@@ -117,23 +132,19 @@ static void body_b(void *arg)
     yield_ctx();                /* in turn: to a */
 }
 
-TEST(the_timeline_draws_stretches_lanes_and_switches_out_of_turn)
+static void run_two_that_switch(void)
 {
-    char path[] = "/tmp/coroutine-timeline-XXXXXX.svg";
-    int fd = mkstemps(path, 4);
-    CHECK(fd >= 0);
-    close(fd);
-    CHECK_EQ(trace_ctx(path), 0);
     a_ctx = create_ctx(body_a, NULL);
     b_ctx = create_ctx(body_b, NULL);       /* newest: main -> b -> a -> main */
     while (!is_ctx_finished(a_ctx) || !is_ctx_finished(b_ctx))
         yield_ctx();
     destroy_ctx(a_ctx);
     destroy_ctx(b_ctx);
-    CHECK_EQ(trace_ctx(NULL), 0);
+}
 
-    const char *svg = slurp(path);
-    unlink(path);
+TEST(the_timeline_draws_stretches_lanes_and_switches_out_of_turn)
+{
+    const char *svg = trace_of(run_two_that_switch, ".svg");
     CHECK(strncmp(svg, "<svg ", 5) == 0);
     CHECK(strstr(svg, "</svg>\n") == svg + strlen(svg) - 7);
     /* main, b, a, b (finishes), a (finishes), main */
@@ -174,4 +185,45 @@ TEST(a_failed_trace_leaves_nothing_for_the_next)
     CHECK(strstr(text, lane) == NULL);
     destroy_ctx(before);
     destroy_ctx(during);
+}
+
+static void nap(void *unused)
+{
+    (void)unused;
+    co_sleep(co_now() + CO_MSEC);
+}
+
+static void run_one_napping(void)
+{
+    sp_ctx c = create_ctx(nap, NULL);
+    traced_id = get_ctx_id_of(c);
+    CHECK_EQ(co_join(c, CO_FOREVER), 0);
+    destroy_ctx(c);
+}
+
+/* Is there a line (an event) in 'text' with both 'name' and 'id'? */
+static bool has_event(const char *text, const char *name, size_t id)
+{
+    char want[64];
+    snprintf(want, sizeof want, "\"args\":{\"id\":%zu}", id);
+    for (const char *line = text; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != 0)) {
+        char one[512];
+        size_t len = strcspn(line, "\n");
+        snprintf(one, sizeof one, "%.*s", (int)(len < sizeof one ? len : sizeof one - 1), line);
+        if (strstr(one, name) && strstr(one, want))
+            return true;
+    }
+    return false;
+}
+
+/* A wait is a mark: "waits" when the coroutine leaves the rotation,
+ * "woken" when it rejoins, with its id; in the timeline, a square each. */
+TEST(the_trace_and_the_timeline_show_waits)
+{
+    const char *text = trace_of(run_one_napping, "");
+    CHECK(has_event(text, "\"name\":\"waits\"", traced_id));
+    CHECK(has_event(text, "\"name\":\"woken\"", traced_id));
+    const char *svg = trace_of(run_one_napping, ".svg");
+    CHECK(count(svg, "class='waits'") >= 2);    /* the napper, and main in co_join */
+    CHECK(count(svg, "class='woken'") >= 2);
 }
