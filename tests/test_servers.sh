@@ -25,6 +25,8 @@ start() {
         sleep 0.05
     done
     port=$(sed -n 's/^listening on 127.0.0.1://p' "$work/listening")
+    (exec 3<>"/dev/tcp/127.0.0.1/$port")     # once served, the accept loop holds
+    sleep 0.2                                # its reserve descriptor too
     fds_at_start=$(ls /proc/$server_pid/fd | wc -l)
 }
 
@@ -34,7 +36,8 @@ fds_back() {
         [ "$(ls /proc/$server_pid/fd | wc -l)" = "$fds_at_start" ] && return 0
         sleep 0.05
     done
-    echo "server has $(ls /proc/$server_pid/fd | wc -l) descriptors, started with $fds_at_start"
+    echo "server has $(ls /proc/$server_pid/fd | wc -l) descriptors, started with $fds_at_start:"
+    ls -l /proc/$server_pid/fd | sed 's/.* \([0-9]* -> \)/\1/'
     return 1
 }
 
