@@ -54,11 +54,12 @@
 #define BOOST_HEADER "/usr/include/boost/context/detail/fcontext.hpp"
 
 static const char *warnings[] = {"-Wall", "-Wextra", "-Wpedantic"};
-static const char *public_headers[] = {SRC "/coroutine.h", SRC "/coroutine_wait.h"};
+static const char *public_headers[] = {SRC "/coroutine.h", SRC "/coroutine_wait.h",
+                                       SRC "/coroutine_chan.h"};
 static const char *headers[] = {
     SRC "/coroutine.h", SRC "/platform.h", SRC "/stack.h", SRC "/array.h", SRC "/sanitizer.h",
     SRC "/trace.h", SRC "/context.h", SRC "/internal.h", SRC "/overflow.h", SRC "/arrival.h",
-    SRC "/coroutine_wait.h", SRC "/runtime.h", SRC "/wait.h", SRC "/poller.h", SRC "/timer.h",
+    SRC "/coroutine_wait.h", SRC "/coroutine_chan.h", SRC "/runtime.h", SRC "/wait.h", SRC "/poller.h", SRC "/timer.h",
     EXAMPLES "/resp.h", EXAMPLES "/resp_commands.h", EXAMPLES "/http.h", EXAMPLES "/server.h",
     TESTS "/test.h", BENCH "/bench.h",
 };
@@ -138,7 +139,7 @@ static const char *core_sources[] = {
     SRC "/coroutine.c", SRC "/switch.c", SRC "/context.c", SRC "/stack.c",
     SRC "/overflow.c", SRC "/arrival.c", SRC "/trace.c", SRC "/trace_write.c",
     SRC "/inspect.c", SRC "/runtime.c", SRC "/timer.c", SRC "/wait.c", SRC "/io.c", SRC "/net.c",
-    SRC "/poller_epoll.c",
+    SRC "/poller_epoll.c", SRC "/chan.c", SRC "/sync.c",
 };
 
 /* What a target folder provides (platform.h). */
@@ -1181,10 +1182,29 @@ static bool bench_servers(const char *quick)
     return ok;
 }
 
+/* ./nob bench chan [--quick]: bench/chan/run.sh, ours against Go. */
+static bool bench_chan(const char *quick)
+{
+    const char *srcs[] = {BENCH "/chan/chan.c"};
+    const char *libs[] = {lib_path(&default_config)};
+    if (!build_library(&default_config) || !nob_mkdir_p("build/bench") ||
+        !build_program(&default_config, "build/bench/chan", srcs, 1, libs, 1))
+        return false;
+    Nob_Cmd cmd = {0};
+    nob_cmd_append(&cmd, "bash", BENCH "/chan/run.sh", "build");
+    if (quick != NULL)
+        nob_cmd_push(&cmd, quick);
+    bool ok = nob_cmd_run(&cmd);
+    nob_cmd_free(&cmd);
+    return ok;
+}
+
 static int cmd_bench(int argc, char **argv)
 {
     if (argc > 0 && strcmp(argv[0], "servers") == 0)
         return bench_servers(argc > 1 ? argv[1] : NULL) ? 0 : 1;
+    if (argc > 0 && strcmp(argv[0], "chan") == 0)
+        return bench_chan(argc > 1 ? argv[1] : NULL) ? 0 : 1;
     if (!build_bench(&default_config) || !build_bench(&untraced_config))
         return 1;
     Nob_Cmd cmd = {0};
@@ -1463,6 +1483,10 @@ static int cmd_test(void)
     printf("bench servers --quick: %s\n", servers ? "ran" : "FAILED");
     t.passed += servers;
     t.failed += !servers;
+    bool chan = bench_chan("--quick");
+    printf("bench chan --quick: %s\n", chan ? "ran" : "FAILED");
+    t.passed += chan;
+    t.failed += !chan;
     test_untraced(&t);
     test_emulated(&t);
     printf("%d passed, %d failed", t.passed, t.failed);

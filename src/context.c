@@ -13,6 +13,14 @@ __thread struct s_ctx main_ctx CORE_TLS;
 __thread struct s_ctx *current CORE_TLS;
 __thread struct ctx_array g_ctx;
 __thread uint64_t thread_serial CORE_TLS;
+static uint64_t last_thread_serial;
+
+uint64_t this_thread(void)
+{
+    if (thread_serial == 0)
+        thread_serial = __atomic_add_fetch(&last_thread_serial, 1, __ATOMIC_RELAXED);
+    return thread_serial;
+}
 
 /* Destroyed contexts wait in a queue, oldest first, before their memory is
  * used again, so that generations wrap as late as possible. A thread that

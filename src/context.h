@@ -27,19 +27,21 @@ enum ctx_state {
  * thread's tables of these). Several at once: a descriptor or another
  * context, and a deadline. */
 struct wait {
-    bool waiting;            /* out of the rotation until woken */
-    bool cancelled;          /* co_cancel(): every wait ends at once */
-    int result;              /* how the last wait ended: 0 or an errno */
     int64_t deadline;        /* CO_FOREVER, or when the wait times out */
-    size_t timer;            /* its place in the deadline heap, or NO_TIMER */
-    int fd;                  /* the descriptor it waits on, or -1 */
-    int what;                /* CO_READABLE or CO_WRITABLE */
+    size_t timer;            /* its entry in the deadline heap, or NO_TIMER */
     struct s_ctx *joining;   /* the context it waits to finish, or NULL */
     struct s_ctx *joiners;   /* the contexts waiting for this one to finish, */
     struct s_ctx *next_joiner;   /* linked through this */
+    struct waiter *nodes;    /* its places in wait queues (channels, locks) */
+    int fd;                  /* the descriptor it waits on, or -1 */
+    int result;              /* how the last wait ended: 0 or an errno */
+    int fired;               /* the node whose queue ended the wait, or -1 */
+    uint8_t what;            /* CO_READABLE or CO_WRITABLE */
+    bool waiting;            /* out of the rotation until woken */
+    bool cancelled;          /* co_cancel(): every wait ends at once */
 };
 #define NO_TIMER SIZE_MAX
-#define WAIT_IDLE ((struct wait){.timer = NO_TIMER, .fd = -1})
+#define WAIT_IDLE ((struct wait){.timer = NO_TIMER, .fd = -1, .fired = -1})
 
 /* The rotation is a circular list through 'next', in the order
  *
@@ -67,6 +69,7 @@ struct s_ctx {
     struct s_ctx *prev;
     sp_ctx handle;           /* the handle that names this memory now */
     uint32_t state;          /* enum ctx_state */
+    bool detached;           /* destroyed as it finishes (detach_ctx) */
     uint64_t thread;         /* serial number of the thread it belongs to */
     uintptr_t first_here;    /* the first generation this thread handed out
                                 from this memory: older handles were
@@ -79,7 +82,6 @@ struct s_ctx {
                                 another context runs (arrival.c) */
     struct san_ctx san;      /* what sanitizers need; nothing without them */
     struct wait wait;
-    bool detached;           /* destroyed as it finishes (detach_ctx) */
 };
 
 #define HANDLE_SHIFT 48
@@ -180,6 +182,9 @@ static inline struct s_ctx *ctx_of(sp_ctx handle, const char *caller)
         ctx_misused(handle, caller);
     return ctx;
 }
+
+/* This thread's serial number, given at its first asking. */
+HIDDEN uint64_t this_thread(void);
 
 /* Report a broken contract on one line of stderr and abort. */
 HIDDEN __attribute__((noreturn, format(printf, 1, 2))) void misuse(const char *fmt, ...);

@@ -25,7 +25,6 @@
 #define ID_BLOCK 1024
 static size_t last_id;                       /* ids are never reused */
 static __thread size_t next_id, ids_left;
-static uint64_t last_thread_serial;
 
 static pthread_key_t thread_exit_key;
 static pthread_once_t thread_exit_once = PTHREAD_ONCE_INIT;
@@ -103,8 +102,7 @@ static int init_thread(void)
     if (stack_thread_init() != 0 || overflow_thread_init() != 0)
         return -1;
     pthread_setspecific(thread_exit_key, &main_ctx);   /* non-NULL: run it */
-    if (thread_serial == 0)
-        thread_serial = __atomic_add_fetch(&last_thread_serial, 1, __ATOMIC_RELAXED);
+    this_thread();
     main_ctx = (struct s_ctx){
         .next = &main_ctx,
         .prev = &main_ctx,

@@ -1,11 +1,11 @@
 /* runtime.c - each thread's waiting contexts, and ending a wait.
  *
- * A waiting context sits in up to three tables: the deadline heap
- * (timer.c), the descriptor table, and the list of those joining the
- * context it waits for. Ending a wait, for whatever reason, takes it out
- * of all three and back into the rotation; the core calls here too, when
- * a coroutine that others wait for finishes, or a waiting one is
- * destroyed.
+ * A waiting context sits in up to four tables: the deadline heap
+ * (timer.c), the descriptor table, the list of those joining the context
+ * it waits for, and the wait queues of channels and locks. Ending a wait,
+ * for whatever reason, takes it out of all of them and back into the
+ * rotation; the core calls here too, when a coroutine that others wait
+ * for finishes, or a waiting one is destroyed.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -28,9 +28,38 @@ static void leave_joiners(struct s_ctx *ctx)
     ctx->wait.joining = ctx->wait.next_joiner = NULL;
 }
 
+static void unlink_waiter(struct waiter *w)
+{
+    if (w->queue == NULL)
+        return;
+    *(w->prev ? &w->prev->next : &w->queue->first) = w->next;
+    *(w->next ? &w->next->prev : &w->queue->last) = w->prev;
+    w->queue = NULL;
+}
+
+void waitq_push(struct waitq *q, struct waiter *w)
+{
+    w->queue = q;
+    w->next = NULL;
+    w->prev = q->last;
+    *(q->last ? &q->last->next : &q->first) = w;
+    q->last = w;
+    w->sibling = w->ctx->wait.nodes;
+    w->ctx->wait.nodes = w;
+}
+
+void waitq_wake(struct waiter *w, int result)
+{
+    w->ctx->wait.fired = w->index;
+    wake(w->ctx, result);
+}
+
 static void leave_tables(struct s_ctx *ctx)
 {
     struct wait *w = &ctx->wait;
+    for (struct waiter *n = w->nodes; n != NULL; n = n->sibling)
+        unlink_waiter(n);
+    w->nodes = NULL;
     if (w->timer != NO_TIMER)
         timer_remove(&rt.timers, ctx);
     if (w->fd >= 0) {

@@ -33,6 +33,31 @@ struct runtime {
     bool poller_in_rotation;
 };
 
+/* A place in a queue of waiting contexts (a channel's senders, a mutex's
+ * waiters), kept on the waiting context's stack; a select has several,
+ * one per case, linked through 'sibling'. Ending the wait, for whatever
+ * reason, takes every one of them out of its queue. */
+struct waiter {
+    struct waiter *prev, *next;  /* in the queue */
+    struct waitq *queue;         /* NULL once out */
+    struct waiter *sibling;      /* the same context's next place */
+    struct s_ctx *ctx;
+    void *item;                  /* a channel's element: where from, or to */
+    int index;                   /* which of the context's places (select's case) */
+};
+
+struct waitq {
+    struct waiter *first, *last;
+};
+
+/* Queue 'w' (its ctx the running context) at the end of 'q', and note it
+ * among the context's places. */
+HIDDEN void waitq_push(struct waitq *q, struct waiter *w);
+
+/* End the wait of the context of 'w', the first in its queue, with
+ * 'result'; the wait's 'fired' says which place it was. */
+HIDDEN void waitq_wake(struct waiter *w, int result);
+
 HIDDEN extern __thread struct runtime rt;
 HIDDEN extern unsigned fork_count;       /* forks this process made (a child's count) */
 

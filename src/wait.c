@@ -60,11 +60,16 @@ static void poller_in(void)
 }
 
 /* The running context waits for what its 'wait' says was set up, and
- * comes back when woken: how the wait ended (0 or an errno). */
-static int park(void)
+ * comes back when woken: how the wait ended (0 or an errno). The poller
+ * comes into the rotation only if it has something to do: a deadline or
+ * a descriptor to watch, or nobody else left to run (then it blocks in
+ * the kernel, or finds a deadlock). A message between two coroutines
+ * costs a switch, not a turn of the poller as well. */
+int wait_park(void)
 {
     struct s_ctx *self = current;
-    poller_in();
+    if (self->wait.deadline != CO_FOREVER || self->wait.fd >= 0 || self->next == self)
+        poller_in();
     if (tracing())
         trace_event(TRACE_WAITS, self->id);
     self->wait.waiting = true;
@@ -171,7 +176,7 @@ static void poller(void *unused)
     (void)unused;
     for (;;) {
         poll_once();
-        if (rt.waiting == 0) {              /* rest, out of the rotation */
+        if (rt.fd_waits == 0 && rt.timers.heap.len == 0) {   /* nothing to watch: rest */
             rt.poller_in_rotation = false;
             step_out(current);
         } else {
@@ -252,22 +257,23 @@ static int start_runtime(void)
 
 /* Whether the running context may begin a wait that ends by 'deadline':
  * 0, or an errno. */
-static int may_wait(int64_t deadline)
+int wait_begin(int64_t deadline)
 {
     if (current != NULL && current->wait.cancelled)
         return ECANCELED;
     if (start_runtime() != 0)
         return errno;
-    if (deadline <= co_now())
+    if (deadline != CO_FOREVER && (deadline <= 0 || deadline <= co_now()))
         return ETIMEDOUT;
     current->wait.deadline = deadline;
+    current->wait.fired = -1;
     if (deadline != CO_FOREVER && timer_add(&rt.timers, current) != 0)
         return ENOMEM;
     return 0;
 }
 
 /* -1 with errno 'err', or 0 if 'err' is 0. */
-static int fail(int err)
+int wait_fail(int err)
 {
     if (err == 0)
         return 0;
@@ -277,10 +283,10 @@ static int fail(int err)
 
 int co_sleep(int64_t deadline)
 {
-    int err = may_wait(deadline);
+    int err = wait_begin(deadline);
     if (err == 0)
-        err = park();
-    return fail(err == ETIMEDOUT ? 0 : err);
+        err = wait_park();
+    return wait_fail(err == ETIMEDOUT ? 0 : err);
 }
 
 /* Is 'fd' ready for 'what' right now? For a wait that must not block. */
@@ -328,22 +334,22 @@ static int wait_on(int fd, int what, int64_t deadline, bool after_eagain)
     slot->ready[side] = false;
     if (deadline <= co_now())
         return ready_now(fd, what);
-    if ((err = may_wait(deadline)) != 0)
+    if ((err = wait_begin(deadline)) != 0)
         return err;
     slot->waiter[side] = current;
     current->wait.fd = fd;
     current->wait.what = what;
     rt.fd_waits++;
-    return park();
+    return wait_park();
 }
 
 int wait_fd(int fd, int what, int64_t deadline, bool after_eagain)
 {
     if (what != CO_READABLE && what != CO_WRITABLE)
-        return fail(EINVAL);
+        return wait_fail(EINVAL);
     if (fd < 0)
-        return fail(EBADF);
-    return fail(wait_on(fd, what, deadline, after_eagain));
+        return wait_fail(EBADF);
+    return wait_fail(wait_on(fd, what, deadline, after_eagain));
 }
 
 int co_wait_fd(int fd, int what, int64_t deadline)
@@ -410,12 +416,12 @@ int co_join(sp_ctx handle, int64_t deadline)
         misuse("co_join: coroutine %zu is detached: its handle ends when it does", ctx->id);
     if (ctx->state == CTX_FINISHED)
         return 0;
-    int err = may_wait(deadline);
+    int err = wait_begin(deadline);
     if (err == 0) {
         join_queue(ctx);
-        err = park();
+        err = wait_park();
     }
-    return fail(err);
+    return wait_fail(err);
 }
 
 /* }===================================================================== */

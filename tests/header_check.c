@@ -1,5 +1,6 @@
 /* Compiled, not run, as strict C99 and as C++: the public headers must
  * stand alone and declare the API with the documented types. */
+#include "coroutine_chan.h"
 #include "coroutine_wait.h"
 #include "coroutine.h"
 
@@ -45,6 +46,13 @@ int main(void)
     int (*signaller)(const int *, int, int64_t) = co_wait_signal;
     int64_t times = CO_USEC + CO_MSEC + CO_SEC + (CO_FOREVER > 0) + CO_READABLE + CO_WRITABLE +
                     CO_REUSEPORT;
+    co_chan *(*chan)(size_t, size_t) = co_chan_create;
+    int (*selector)(struct co_case *, int, int64_t) = co_select;
+    int (*lock)(co_mutex *, int64_t) = co_mutex_lock;
+    int (*cond_wait)(co_cond *, co_mutex *, int64_t) = co_cond_wait;
+    int (*acquire)(co_sem *, int64_t) = co_sem_acquire;
+    void (*add)(co_wg *, int) = co_wg_add;
+    struct co_case one_case = {NULL, CO_SEND, NULL, 0};
     struct ctx_slot slots[CTX_FRAME_MAX];
     size_t capacity = STACK_CAPACITY + STACK_CAPACITY_PAGES + COROUTINE_VERSION_MAJOR;
     const char *version = COROUTINE_VERSION;
@@ -55,5 +63,7 @@ int main(void)
         (void)writev, (void)recv, (void)send, (void)closer, (void)accepter, (void)connecter,
         (void)listener, (void)port, (void)dialer, (void)canceller, (void)cancelled, (void)joiner,
         (void)signaller;
+    (void)chan, (void)selector, (void)lock, (void)cond_wait, (void)acquire, (void)add,
+        (void)one_case;
     return capacity == 0 || times == 0;
 }

@@ -69,7 +69,7 @@ exports() {
     nm -D --defined-only "$lib/libcoroutine.so" | awk '{ sub(/@.*/, "", $3); print $3 }' |
         sort >"$work/exported"
     sed -n 's/^[a-z_][a-z0-9_ ]*[ *]\([a-z_]*\)(.*);$/\1/p' "$prefix/include/coroutine.h" \
-        "$prefix/include/coroutine_wait.h" |
+        "$prefix/include/coroutine_wait.h" "$prefix/include/coroutine_chan.h" |
         grep . | sort >"$work/declared"
     diff "$work/declared" "$work/exported"
 }
@@ -92,7 +92,7 @@ pages() {
         warnings=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
         [ -z "$warnings" ] || { echo "$page: $warnings"; return 1; }
     done
-    for call in $(cat "$work/declared") coroutine coroutine_wait; do
+    for call in $(cat "$work/declared") coroutine coroutine_wait coroutine_chan; do
         MANPATH=$prefix/share/man man -w 3 "$call" >/dev/null || { echo "no page: $call"; return 1; }
     done
 }

@@ -1,0 +1,140 @@
+/* chan.c - what a message costs over coroutine_chan.h's channels: one
+ * value ping-ponged over an unbuffered channel, a producer and a consumer
+ * over a buffered one of 128, a consumer selecting over four channels, and
+ * the floor: two bare switch_ctx calls. Prints "NAME: X ns" per line, the
+ * best of three runs; bench/chan/run.sh compares them with Go's.
+ *
+ *     chan [N]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "coroutine_chan.h"
+
+static long n = 2000000;
+static co_chan *ping, *pong, *four[4];
+
+static double ns_since(int64_t start, long count)
+{
+    return (double)(co_now() - start) / (double)count;
+}
+
+static void ponger(void *unused)
+{
+    (void)unused;
+    for (long v; co_chan_recv(ping, &v, CO_FOREVER) == 0;)
+        co_chan_send(pong, &v, CO_FOREVER);
+}
+
+/* ns per message: each round trip is two messages. */
+static double ping_pong(void)
+{
+    ping = co_chan_create(sizeof(long), 0);
+    pong = co_chan_create(sizeof(long), 0);
+    sp_ctx c = create_ctx(ponger, NULL);
+    int64_t start = co_now();
+    for (long i = 0; i < n; i++) {
+        co_chan_send(ping, &i, CO_FOREVER);
+        co_chan_recv(pong, &i, CO_FOREVER);
+    }
+    double ns = ns_since(start, 2 * n);
+    co_chan_close(ping);
+    co_join(c, CO_FOREVER);
+    destroy_ctx(c);
+    co_chan_destroy(ping);
+    co_chan_destroy(pong);
+    return ns;
+}
+
+static void producer(void *ch)
+{
+    for (long i = 0; i < n; i++)
+        co_chan_send(ch, &i, CO_FOREVER);
+    co_chan_close(ch);
+}
+
+static double buffered(void)
+{
+    co_chan *ch = co_chan_create(sizeof(long), 128);
+    sp_ctx c = create_ctx(producer, ch);
+    int64_t start = co_now();
+    long v, sum = 0;
+    while (co_chan_recv(ch, &v, CO_FOREVER) == 0)
+        sum += v;
+    double ns = ns_since(start, n);
+    if (sum != n * (n - 1) / 2)
+        abort();
+    co_join(c, CO_FOREVER);
+    destroy_ctx(c);
+    co_chan_destroy(ch);
+    return ns;
+}
+
+static void round_robin(void *unused)
+{
+    (void)unused;
+    for (long i = 0; i < n; i++)
+        co_chan_send(four[i % 4], &i, CO_FOREVER);
+}
+
+static double select_four(void)
+{
+    long v[4];
+    struct co_case cases[4];
+    for (int i = 0; i < 4; i++) {
+        four[i] = co_chan_create(sizeof(long), 0);
+        cases[i] = (struct co_case){four[i], CO_RECV, &v[i], 0};
+    }
+    sp_ctx c = create_ctx(round_robin, NULL);
+    int64_t start = co_now();
+    for (long i = 0; i < n; i++)
+        co_select(cases, 4, CO_FOREVER);
+    double ns = ns_since(start, n);
+    co_join(c, CO_FOREVER);
+    destroy_ctx(c);
+    for (int i = 0; i < 4; i++)
+        co_chan_destroy(four[i]);
+    return ns;
+}
+
+static sp_ctx partner;
+
+static void switch_back(void *unused)
+{
+    (void)unused;
+    for (;;)
+        switch_ctx(NULL);
+}
+
+/* Two bare switches: there and back. */
+static double two_switches(void)
+{
+    partner = create_ctx(switch_back, NULL);
+    int64_t start = co_now();
+    for (long i = 0; i < n; i++)
+        switch_ctx(partner);
+    double ns = ns_since(start, n);
+    destroy_ctx(partner);
+    return ns;
+}
+
+static double best(double (*run)(void))
+{
+    double b = run();
+    for (int i = 0; i < 2; i++) {
+        double t = run();
+        b = t < b ? t : b;
+    }
+    return b;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        n = atol(argv[1]);
+    printf("channel ping-pong: %.2f ns\n", best(ping_pong));
+    printf("buffered channel: %.2f ns\n", best(buffered));
+    printf("select: %.2f ns\n", best(select_four));
+    printf("two switches: %.2f ns\n", best(two_switches));
+    return 0;
+}

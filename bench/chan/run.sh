@@ -1,0 +1,46 @@
+#!/bin/bash
+# Channels against Go's, in the same run: bench/chan/chan.c (ours) and
+# bench/chan/chan.go (Go, GOMAXPROCS=1), alternating for a few rounds,
+# medians, and one line per workload:
+#
+#     NAME: ours X ns, Go Y ns, ours/Go Z
+#
+# and the ping-pong against two bare switch_ctx calls, the floor.
+#
+#     bench/chan/run.sh BUILD_DIR [--quick]
+build=$1
+rounds=5 n=2000000
+[ "$2" = --quick ] && rounds=1 n=100000
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+command -v go >/dev/null || { echo "bench: go not found (apt-get install golang-go)"; exit 1; }
+mkdir -p "$build/go-cache"
+GOCACHE=$(realpath "$build/go-cache") HOME=$work GO111MODULE=off \
+    go build -o "$build/bench/chan_go" bench/chan/chan.go || exit 1
+
+for r in $(seq "$rounds"); do
+    if [ $((r % 2)) = 1 ]; then
+        "$build/bench/chan" "$n" >>"$work/ours"
+        GOMAXPROCS=1 "$build/bench/chan_go" "$n" >>"$work/go"
+    else
+        GOMAXPROCS=1 "$build/bench/chan_go" "$n" >>"$work/go"
+        "$build/bench/chan" "$n" >>"$work/ours"
+    fi
+done
+
+median() {                     # FILE NAME: the median of NAME's values
+    grep "^$2: " "$1" | awk '{ print $(NF - 1) }' | sort -g |
+        awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo "channels: ns per message, medians of $rounds interleaved rounds, Go with GOMAXPROCS=1"
+for name in "channel ping-pong" "buffered channel" "select"; do
+    ours=$(median "$work/ours" "$name") go=$(median "$work/go" "$name")
+    awk -v n="$name" -v o="$ours" -v g="$go" \
+        'BEGIN { printf "%s: ours %.1f ns, Go %.1f ns, ours/Go %.2f\n", n, o, g, o / g }'
+done
+floor=$(median "$work/ours" "two switches")
+ping=$(median "$work/ours" "channel ping-pong")
+awk -v p="$ping" -v f="$floor" \
+    'BEGIN { printf "channel ping-pong against two bare switches (%.1f ns): %.2fx\n", f, p / f }'
+echo "cross-thread ping-pong: not measured: cross-thread channels are not built yet"

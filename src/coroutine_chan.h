@@ -1,0 +1,187 @@
+/* coroutine_chan.h - coroutines that talk: channels, select, and the
+ * locks built the same way (mutex, condition variable, semaphore, wait
+ * group).
+ *
+ * NAMES
+ * As in coroutine_wait.h: co_ then the object, then what it does
+ * (co_chan_send). Every object is an opaque handle made by a _create call
+ * and freed by a _destroy call. Every call that can wait takes an absolute
+ * deadline as coroutine_wait.h does: CO_FOREVER, or 0 to not wait at all.
+ *
+ * MODEL
+ * Objects belong to the thread that made them: their calls come from its
+ * main or its coroutines, and cost no atomic operation. A context that
+ * must wait (a send with no receiver and no room, a lock held by another)
+ * leaves the rotation as any wait does, and is woken first come, first
+ * served: each object keeps its waiters in the order they came.
+ *
+ * A channel carries elements of a fixed size, copied in and out.
+ * Unbuffered (capacity 0), a send waits until a receiver takes the
+ * element; buffered, it waits only while the buffer is full. Closing a
+ * channel wakes every waiter: senders fail with EPIPE, receivers take
+ * what is buffered first, then fail with EPIPE.
+ *
+ * ERRORS
+ * A call that could not do its work returns -1 with errno: ETIMEDOUT (the
+ * deadline passed; with 0, it would have had to wait), ECANCELED
+ * (co_cancel), EPIPE (the channel is closed), ENOMEM, EINVAL. Misuse
+ * aborts with one line naming it and the coroutine: an object of another
+ * thread, closing a channel twice, unlocking a mutex the caller does not
+ * hold, destroying an object that has waiters.
+ *
+ * EXAMPLE
+ *     static void producer(void *arg) {
+ *         co_chan *ch = arg;
+ *         for (int i = 1; i <= 3; i++)
+ *             co_chan_send(ch, &i, CO_FOREVER);
+ *         co_chan_close(ch);
+ *     }
+ *     int main(void) {
+ *         co_chan *ch = co_chan_create(sizeof(int), 0);
+ *         sp_ctx p = create_ctx(producer, ch);
+ *         for (int v; co_chan_recv(ch, &v, CO_FOREVER) == 0;)
+ *             printf("got %d\n", v);
+ *         destroy_ctx(p);
+ *         co_chan_destroy(ch);
+ *     }
+ */
+#ifndef COROUTINE_CHAN_H
+#define COROUTINE_CHAN_H
+
+#include "coroutine_wait.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== Channels ========================================================== */
+
+typedef struct co_chan co_chan;
+
+/* A channel of elements of 'size' bytes (at least 1) holding up to
+ * 'capacity' of them (0: unbuffered). NULL with errno EINVAL or ENOMEM. */
+co_chan *co_chan_create(size_t size, size_t capacity);
+
+/* Copy the element at 'item' into the channel: handed to a waiting
+ * receiver, else buffered, else wait for either. 0, or -1 with errno
+ * EPIPE (closed, before or while waiting: the element was not sent),
+ * ETIMEDOUT or ECANCELED.
+ * Aborts: 'ch' belongs to another thread. */
+int co_chan_send(co_chan *ch, const void *item, int64_t deadline);
+
+/* Take the next element into 'item': the oldest buffered one, else a
+ * waiting sender's, else wait for one. 0, or -1 with errno EPIPE (closed
+ * and drained), ETIMEDOUT or ECANCELED.
+ * Aborts: 'ch' belongs to another thread. */
+int co_chan_recv(co_chan *ch, void *item, int64_t deadline);
+
+/* No more sends: waiting senders fail with EPIPE, receivers drain the
+ * buffer, then fail with EPIPE.
+ * Aborts: 'ch' was already closed, or belongs to another thread. */
+void co_chan_close(co_chan *ch);
+
+/* Free the channel. NULL does nothing.
+ * Aborts: someone waits on it, or it belongs to another thread. */
+void co_chan_destroy(co_chan *ch);
+
+/* ==== Select ============================================================ */
+
+#define CO_SEND 1
+#define CO_RECV 2
+
+/* One case of a select: send the element at 'item' into 'chan', or
+ * receive one into 'item'. 'err' is set for the case that completes: 0,
+ * or EPIPE when its channel is closed. */
+struct co_case {
+    co_chan *chan;
+    int op;                      /* CO_SEND or CO_RECV */
+    void *item;
+    int err;
+};
+
+/* Complete exactly one of the 'n' cases: one that can complete now, or
+ * else the first that becomes able to before the deadline. When several
+ * can complete at once, the choice is random (uniform), so no case
+ * starves; a deadline of 0 makes this a select with a default. The index
+ * of the case, or -1 with errno ETIMEDOUT, ECANCELED or EINVAL (n < 1, a
+ * case with no channel or an unknown op).
+ * Aborts: a channel belongs to another thread. */
+int co_select(struct co_case *cases, int n, int64_t deadline);
+
+/* ==== Locks ============================================================= */
+
+typedef struct co_mutex co_mutex;
+typedef struct co_cond co_cond;
+typedef struct co_sem co_sem;
+typedef struct co_wg co_wg;
+
+/* A mutex between the coroutines of one thread: unlocked, NULL with errno
+ * ENOMEM. */
+co_mutex *co_mutex_create(void);
+
+/* Lock it, waiting while another context holds it. 0, or -1 with errno
+ * ETIMEDOUT or ECANCELED.
+ * Aborts: the caller holds it already, or it belongs to another thread. */
+int co_mutex_lock(co_mutex *m, int64_t deadline);
+
+/* Unlock it; the longest waiter gets it.
+ * Aborts: the caller does not hold it. */
+void co_mutex_unlock(co_mutex *m);
+
+/* Free it. NULL does nothing.
+ * Aborts: it is held or waited on. */
+void co_mutex_destroy(co_mutex *m);
+
+/* A condition variable: NULL with errno ENOMEM. */
+co_cond *co_cond_create(void);
+
+/* Unlock 'm', wait for a signal, lock 'm' again (waiting for it with no
+ * deadline). 0 once signalled, or -1 with errno ETIMEDOUT or ECANCELED;
+ * 'm' is held again in every case.
+ * Aborts: the caller does not hold 'm'. */
+int co_cond_wait(co_cond *c, co_mutex *m, int64_t deadline);
+
+/* Wake the longest waiter, if any. */
+void co_cond_signal(co_cond *c);
+
+/* Wake every waiter, if any. */
+void co_cond_broadcast(co_cond *c);
+
+/* Free it. NULL does nothing.
+ * Aborts: someone waits on it. */
+void co_cond_destroy(co_cond *c);
+
+/* A semaphore holding 'count' permits: NULL with errno ENOMEM. */
+co_sem *co_sem_create(unsigned count);
+
+/* Take a permit, waiting while there is none. 0, or -1 with errno
+ * ETIMEDOUT or ECANCELED. */
+int co_sem_acquire(co_sem *s, int64_t deadline);
+
+/* Give a permit back; the longest waiter takes it. */
+void co_sem_release(co_sem *s);
+
+/* Free it. NULL does nothing.
+ * Aborts: someone waits on it. */
+void co_sem_destroy(co_sem *s);
+
+/* A wait group: a count of work not done yet, starting at 0. NULL with
+ * errno ENOMEM. */
+co_wg *co_wg_create(void);
+
+/* Add 'n' (may be negative) to the count; at 0, every waiter wakes.
+ * Aborts: the count would go below 0. */
+void co_wg_add(co_wg *wg, int n);
+
+/* Wait until the count is 0. 0, or -1 with errno ETIMEDOUT or ECANCELED. */
+int co_wg_wait(co_wg *wg, int64_t deadline);
+
+/* Free it. NULL does nothing.
+ * Aborts: someone waits on it. */
+void co_wg_destroy(co_wg *wg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,261 @@
+/* sync.c - a mutex, a condition variable, a semaphore and a wait group
+ * for the coroutines of one thread (coroutine_chan.h): each a count or an
+ * owner, and a wait queue (runtime.h), woken first come, first served.
+ * No atomic operation: only one context of the thread runs at a time.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+
+#include "coroutine_chan.h"
+#include "runtime.h"
+#include "wait.h"
+
+/* What every lock starts with: which thread, and who waits. */
+struct lock_head {
+    uint32_t magic;
+    uint64_t thread;
+    struct waitq waiters;
+};
+
+struct co_mutex {
+    struct lock_head h;
+    struct s_ctx *owner;               /* NULL: unlocked */
+};
+
+struct co_cond {
+    struct lock_head h;
+};
+
+struct co_sem {
+    struct lock_head h;
+    unsigned count;
+};
+
+struct co_wg {
+    struct lock_head h;
+    long count;
+};
+
+enum { MUTEX = 0x4d555458, COND = 0x434f4e44, SEM = 0x53454d41, WG = 0x57474752 };
+
+static size_t running_id(void)
+{
+    return current ? current->id : 0;
+}
+
+static void *make(size_t size, uint32_t magic)
+{
+    struct lock_head *h = calloc(1, size);
+    if (h == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    h->magic = magic;
+    h->thread = this_thread();
+    return h;
+}
+
+static void *own(void *object, uint32_t magic, const char *call)
+{
+    struct lock_head *h = object;
+    if (h == NULL || h->magic != magic)
+        misuse("%s: coroutine %zu: %p is not one (destroyed, or never made)", call, running_id(),
+               object);
+    if (h->thread != this_thread())
+        misuse("%s: coroutine %zu: it belongs to another thread", call, running_id());
+    return object;
+}
+
+static void unmake(void *object, uint32_t magic, const char *call)
+{
+    struct lock_head *h = own(object, magic, call);
+    if (h->waiters.first != NULL)
+        misuse("%s: coroutine %zu: coroutine %zu still waits on it", call, running_id(),
+               h->waiters.first->ctx->id);
+    h->magic = 0;
+    free(h);
+}
+
+/* Wait in 'h's queue until woken: 0, or an errno. */
+static int queue_up(struct lock_head *h, int64_t deadline)
+{
+    int err = wait_begin(deadline);
+    if (err != 0)
+        return err;
+    struct waiter w = {.ctx = current};
+    waitq_push(&h->waiters, &w);
+    return wait_park();
+}
+
+/* {=====================================================================
+ * Mutex: unlocking hands it to the longest waiter, so none starves
+ * ====================================================================== */
+
+co_mutex *co_mutex_create(void)
+{
+    return make(sizeof(co_mutex), MUTEX);
+}
+
+static struct s_ctx *self(void)
+{
+    return current ? current : &main_ctx;
+}
+
+int co_mutex_lock(co_mutex *m, int64_t deadline)
+{
+    own(m, MUTEX, "co_mutex_lock");
+    if (m->owner == NULL) {
+        m->owner = self();
+        return 0;
+    }
+    if (m->owner == self())
+        misuse("co_mutex_lock: coroutine %zu holds the mutex already", running_id());
+    return wait_fail(queue_up(&m->h, deadline));   /* the unlocker made us owner */
+}
+
+/* Lock it whatever happens: a condition variable's waiter must hold the
+ * mutex again when it returns, cancelled or not. The cancel is kept for
+ * the caller's next wait. */
+static void lock_regardless(co_mutex *m)
+{
+    bool cancelled = self()->wait.cancelled;
+    self()->wait.cancelled = false;
+    while (co_mutex_lock(m, CO_FOREVER) != 0) {
+        cancelled = true;
+        self()->wait.cancelled = false;
+    }
+    self()->wait.cancelled = cancelled;
+}
+
+void co_mutex_unlock(co_mutex *m)
+{
+    own(m, MUTEX, "co_mutex_unlock");
+    if (m->owner != self())
+        misuse("co_mutex_unlock: coroutine %zu does not hold the mutex", running_id());
+    struct waiter *next = m->h.waiters.first;
+    m->owner = next ? next->ctx : NULL;
+    if (next != NULL)
+        waitq_wake(next, 0);
+}
+
+void co_mutex_destroy(co_mutex *m)
+{
+    if (m == NULL)
+        return;
+    co_mutex *mine = own(m, MUTEX, "co_mutex_destroy");
+    if (mine->owner != NULL)
+        misuse("co_mutex_destroy: coroutine %zu: the mutex is held", running_id());
+    unmake(m, MUTEX, "co_mutex_destroy");
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Condition variable
+ * ====================================================================== */
+
+co_cond *co_cond_create(void)
+{
+    return make(sizeof(co_cond), COND);
+}
+
+int co_cond_wait(co_cond *c, co_mutex *m, int64_t deadline)
+{
+    own(c, COND, "co_cond_wait");
+    co_mutex_unlock(m);                /* aborts if the caller does not hold it */
+    int err = queue_up(&c->h, deadline);
+    lock_regardless(m);
+    return wait_fail(err);
+}
+
+void co_cond_signal(co_cond *c)
+{
+    own(c, COND, "co_cond_signal");
+    if (c->h.waiters.first != NULL)
+        waitq_wake(c->h.waiters.first, 0);
+}
+
+void co_cond_broadcast(co_cond *c)
+{
+    own(c, COND, "co_cond_broadcast");
+    while (c->h.waiters.first != NULL)
+        waitq_wake(c->h.waiters.first, 0);
+}
+
+void co_cond_destroy(co_cond *c)
+{
+    if (c != NULL)
+        unmake(c, COND, "co_cond_destroy");
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Semaphore and wait group
+ * ====================================================================== */
+
+co_sem *co_sem_create(unsigned count)
+{
+    co_sem *s = make(sizeof(co_sem), SEM);
+    if (s != NULL)
+        s->count = count;
+    return s;
+}
+
+int co_sem_acquire(co_sem *s, int64_t deadline)
+{
+    own(s, SEM, "co_sem_acquire");
+    if (s->count > 0 && s->h.waiters.first == NULL) {
+        s->count--;
+        return 0;
+    }
+    return wait_fail(queue_up(&s->h, deadline));   /* the releaser gave us its permit */
+}
+
+void co_sem_release(co_sem *s)
+{
+    own(s, SEM, "co_sem_release");
+    if (s->h.waiters.first != NULL)
+        waitq_wake(s->h.waiters.first, 0);
+    else
+        s->count++;
+}
+
+void co_sem_destroy(co_sem *s)
+{
+    if (s != NULL)
+        unmake(s, SEM, "co_sem_destroy");
+}
+
+co_wg *co_wg_create(void)
+{
+    return make(sizeof(co_wg), WG);
+}
+
+void co_wg_add(co_wg *wg, int n)
+{
+    own(wg, WG, "co_wg_add");
+    if (wg->count + n < 0)
+        misuse("co_wg_add: coroutine %zu: the count would go below 0 (%ld %+d)", running_id(),
+               wg->count, n);
+    wg->count += n;
+    while (wg->count == 0 && wg->h.waiters.first != NULL)
+        waitq_wake(wg->h.waiters.first, 0);
+}
+
+int co_wg_wait(co_wg *wg, int64_t deadline)
+{
+    own(wg, WG, "co_wg_wait");
+    if (wg->count == 0)
+        return 0;
+    return wait_fail(queue_up(&wg->h, deadline));
+}
+
+void co_wg_destroy(co_wg *wg)
+{
+    if (wg != NULL)
+        unmake(wg, WG, "co_wg_destroy");
+}
+
+/* }===================================================================== */
