@@ -18,6 +18,9 @@
  *   ./nob bench    build and run the benchmarks, and the library built
  *                  without the trace to weigh what it costs while off
  *                  (arguments go to them; --quick for a fast smoke run)
+ *   ./nob bench servers [--quick]   the example servers against
+ *                  redis-server, nginx and a bare epoll loop; waiting's cost
+ *   ./nob bench chan [--quick]      channels against Go's
  *   ./nob fuzz N   fuzz the API for N seconds (libFuzzer, clang)
  *   ./nob deps     print which file of src/ uses which, from nm of the
  *                  objects, and fail if the graph has a cycle
@@ -1163,6 +1166,18 @@ static void smoke_bench(const Config *c, Tally *t)
     t->failed += !ok;
 }
 
+/* Run a benchmark script on build/, with --quick if asked. */
+static bool run_bench_script(const char *script, const char *quick)
+{
+    Nob_Cmd cmd = {0};
+    nob_cmd_append(&cmd, "bash", script, "build");
+    if (quick != NULL)
+        nob_cmd_push(&cmd, quick);
+    bool ok = nob_cmd_run(&cmd);
+    nob_cmd_free(&cmd);
+    return ok;
+}
+
 /* ./nob bench servers [--quick]: bench/servers/run.sh on the examples,
  * with bench/servers/resp_epoll.c and bench/servers/timers.c. */
 static bool bench_servers(const char *quick)
@@ -1173,13 +1188,7 @@ static bool bench_servers(const char *quick)
         !build_program(&default_config, "build/bench/timers", srcs, 1, libs, 1) ||
         !build_program(&default_config, "build/bench/resp_epoll", bare, 1, NULL, 0))
         return false;
-    Nob_Cmd cmd = {0};
-    nob_cmd_append(&cmd, "bash", BENCH "/servers/run.sh", "build");
-    if (quick != NULL)
-        nob_cmd_push(&cmd, quick);
-    bool ok = nob_cmd_run(&cmd);
-    nob_cmd_free(&cmd);
-    return ok;
+    return run_bench_script(BENCH "/servers/run.sh", quick);
 }
 
 /* ./nob bench chan [--quick]: bench/chan/run.sh, ours against Go. */
@@ -1190,13 +1199,7 @@ static bool bench_chan(const char *quick)
     if (!build_library(&default_config) || !nob_mkdir_p("build/bench") ||
         !build_program(&default_config, "build/bench/chan", srcs, 1, libs, 1))
         return false;
-    Nob_Cmd cmd = {0};
-    nob_cmd_append(&cmd, "bash", BENCH "/chan/run.sh", "build");
-    if (quick != NULL)
-        nob_cmd_push(&cmd, quick);
-    bool ok = nob_cmd_run(&cmd);
-    nob_cmd_free(&cmd);
-    return ok;
+    return run_bench_script(BENCH "/chan/run.sh", quick);
 }
 
 static int cmd_bench(int argc, char **argv)
@@ -1498,7 +1501,8 @@ static int cmd_test(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ./nob [test|bench [ARGS...]|fuzz [SECONDS]|example NAME|docs|deps|\n"
+    fprintf(f, "usage: ./nob [test|bench [ARGS...]|bench servers|chan [--quick]|fuzz [SECONDS]|\n"
+               "              example NAME|docs|deps|\n"
                "              install|uninstall [--prefix DIR] [--destdir DIR]|help]\n");
 }
 
