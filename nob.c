@@ -64,7 +64,7 @@ static const char *headers[] = {
     SRC "/trace.h", SRC "/context.h", SRC "/internal.h", SRC "/overflow.h", SRC "/arrival.h",
     SRC "/coroutine_wait.h", SRC "/coroutine_chan.h", SRC "/runtime.h", SRC "/wait.h", SRC "/poller.h", SRC "/timer.h",
     EXAMPLES "/resp.h", EXAMPLES "/resp_commands.h", EXAMPLES "/http.h", EXAMPLES "/server.h",
-    TESTS "/test.h", BENCH "/bench.h",
+    TESTS "/test.h", TESTS "/chan_walk.h", BENCH "/bench.h",
 };
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -379,6 +379,7 @@ static bool build_tests(const Config *c)
     srcs[n++] = TESTS "/fixtures.c";
     srcs[n++] = TESTS "/bodies.c";
     srcs[n++] = TESTS "/model.c";
+    srcs[n++] = TESTS "/chan_walk.c";
     n += list_files(TESTS, "test_", ".c", srcs + n, 32);
     size_t first_target = n;
     n += list_files(target_dir, "test_", ".s", srcs + n, 8);
@@ -1223,8 +1224,9 @@ static const Config fuzz_config = {
     .dir = "build/fuzz", .ar = "ar", .sanitize = "fuzzer,address,undefined",
 };
 
-/* The fuzzers: fuzz_ops over the library's calls, and the example
- * servers' parsers, each with its corpus in tests/fuzz/. */
+/* The fuzzers: fuzz_ops over the library's calls, the example servers'
+ * parsers, and fuzz_chan over channel operations, each with its corpus in
+ * tests/fuzz/. */
 static const struct {
     const char *name;
     const char *corpus;
@@ -1232,6 +1234,7 @@ static const struct {
     {"fuzz_ops", TESTS "/fuzz/corpus"},
     {"fuzz_resp", TESTS "/fuzz/corpus_resp"},
     {"fuzz_http", TESTS "/fuzz/corpus_http"},
+    {"fuzz_chan", TESTS "/fuzz/corpus_chan"},
 };
 
 static bool build_fuzzer(size_t which)
@@ -1239,6 +1242,7 @@ static bool build_fuzzer(size_t which)
     const char *srcs[40];
     size_t n = lib_sources(&fuzz_config, srcs);
     srcs[n++] = TESTS "/model.c";
+    srcs[n++] = TESTS "/chan_walk.c";
     srcs[n++] = nob_fmt(TESTS "/fuzz/%s.c", fuzzers[which].name);
     return nob_mkdir_p(fuzz_config.dir) &&
            build_program(&fuzz_config, nob_fmt("build/fuzz/%s", fuzzers[which].name), srcs, n,
