@@ -152,6 +152,8 @@ static int recv_now(co_chan *ch, void *item)
 int co_chan_send(co_chan *ch, const void *item, int64_t deadline)
 {
     own(ch, "co_chan_send");
+    if (item == NULL)
+        return wait_fail(EINVAL);
     if (can_send(ch))
         return wait_fail(send_now(ch, item));
     int err = wait_begin(deadline);
@@ -166,6 +168,8 @@ int co_chan_send(co_chan *ch, const void *item, int64_t deadline)
 int co_chan_recv(co_chan *ch, void *item, int64_t deadline)
 {
     own(ch, "co_chan_recv");
+    if (item == NULL)
+        return wait_fail(EINVAL);
     if (can_recv(ch))
         return wait_fail(recv_now(ch, item));
     int err = wait_begin(deadline);
@@ -279,7 +283,7 @@ int co_select(struct co_case *cases, int n, int64_t deadline)
         return -1;
     }
     for (int i = 0; i < n; i++) {
-        if (cases[i].op != CO_SEND && cases[i].op != CO_RECV) {
+        if ((cases[i].op != CO_SEND && cases[i].op != CO_RECV) || cases[i].item == NULL) {
             errno = EINVAL;
             return -1;
         }

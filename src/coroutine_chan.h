@@ -65,13 +65,13 @@ co_chan *co_chan_create(size_t size, size_t capacity);
 /* Copy the element at 'item' into the channel: handed to a waiting
  * receiver, else buffered, else wait for either. 0, or -1 with errno
  * EPIPE (closed, before or while waiting: the element was not sent),
- * ETIMEDOUT or ECANCELED.
+ * ETIMEDOUT, ECANCELED or EINVAL ('item' is NULL).
  * Aborts: 'ch' belongs to another thread. */
 int co_chan_send(co_chan *ch, const void *item, int64_t deadline);
 
 /* Take the next element into 'item': the oldest buffered one, else a
  * waiting sender's, else wait for one. 0, or -1 with errno EPIPE (closed
- * and drained), ETIMEDOUT or ECANCELED.
+ * and drained), ETIMEDOUT, ECANCELED or EINVAL ('item' is NULL).
  * Aborts: 'ch' belongs to another thread. */
 int co_chan_recv(co_chan *ch, void *item, int64_t deadline);
 
@@ -104,7 +104,7 @@ struct co_case {
  * can complete at once, the choice is random (uniform), so no case
  * starves; a deadline of 0 makes this a select with a default. The index
  * of the case, or -1 with errno ETIMEDOUT, ECANCELED or EINVAL (n < 1, a
- * case with no channel or an unknown op).
+ * case with no item or an unknown op).
  * Aborts: a channel belongs to another thread. */
 int co_select(struct co_case *cases, int n, int64_t deadline);
 
@@ -121,7 +121,8 @@ co_mutex *co_mutex_create(void);
 
 /* Lock it, waiting while another context holds it. 0, or -1 with errno
  * ETIMEDOUT or ECANCELED.
- * Aborts: the caller holds it already, or it belongs to another thread. */
+ * Aborts: the caller holds it already; its holder finished or was
+ * destroyed without unlocking it; it belongs to another thread. */
 int co_mutex_lock(co_mutex *m, int64_t deadline);
 
 /* Unlock it; the longest waiter gets it.
@@ -158,7 +159,8 @@ co_sem *co_sem_create(unsigned count);
  * ETIMEDOUT or ECANCELED. */
 int co_sem_acquire(co_sem *s, int64_t deadline);
 
-/* Give a permit back; the longest waiter takes it. */
+/* Give a permit back; the longest waiter takes it.
+ * Aborts: the count would pass UINT_MAX. */
 void co_sem_release(co_sem *s);
 
 /* Free it. NULL does nothing.

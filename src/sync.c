@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "coroutine_chan.h"
@@ -20,7 +21,8 @@ struct lock_head {
 
 struct co_mutex {
     struct lock_head h;
-    struct s_ctx *owner;               /* NULL: unlocked */
+    bool held;
+    sp_ctx holder;                     /* its handle (NULL: main), generation and all */
 };
 
 struct co_cond {
@@ -102,16 +104,33 @@ static struct s_ctx *self(void)
     return current ? current : &main_ctx;
 }
 
+/* The running context's handle: NULL for main. */
+static sp_ctx self_handle(void)
+{
+    return current == NULL || current == &main_ctx ? NULL : current->handle;
+}
+
+/* Is the holder still there? A handle names one coroutine for good, so
+ * one destroyed, or finished, is seen even if its memory was reused. */
+static bool holder_lives(sp_ctx holder)
+{
+    return holder == NULL || (ctx_at(holder)->handle == holder && ctx_at(holder)->state == CTX_LIVE);
+}
+
 int co_mutex_lock(co_mutex *m, int64_t deadline)
 {
     own(m, MUTEX, "co_mutex_lock");
-    if (m->owner == NULL) {
-        m->owner = self();
+    if (!m->held) {
+        m->held = true;
+        m->holder = self_handle();
         return 0;
     }
-    if (m->owner == self())
+    if (m->holder == self_handle())
         misuse("co_mutex_lock: coroutine %zu holds the mutex already", running_id());
-    return wait_fail(queue_up(&m->h, deadline));   /* the unlocker made us owner */
+    if (!holder_lives(m->holder))
+        misuse("co_mutex_lock: coroutine %zu: the mutex's holder finished or was destroyed "
+               "without unlocking it", running_id());
+    return wait_fail(queue_up(&m->h, deadline));   /* the unlocker made us holder */
 }
 
 /* Lock it whatever happens: a condition variable's waiter must hold the
@@ -131,12 +150,14 @@ static void lock_regardless(co_mutex *m)
 void co_mutex_unlock(co_mutex *m)
 {
     own(m, MUTEX, "co_mutex_unlock");
-    if (m->owner != self())
+    if (!m->held || m->holder != self_handle())
         misuse("co_mutex_unlock: coroutine %zu does not hold the mutex", running_id());
     struct waiter *next = m->h.waiters.first;
-    m->owner = next ? next->ctx : NULL;
-    if (next != NULL)
+    m->held = next != NULL;
+    if (next != NULL) {
+        m->holder = next->ctx == &main_ctx ? NULL : next->ctx->handle;
         waitq_wake(next, 0);
+    }
 }
 
 void co_mutex_destroy(co_mutex *m)
@@ -144,7 +165,7 @@ void co_mutex_destroy(co_mutex *m)
     if (m == NULL)
         return;
     co_mutex *mine = own(m, MUTEX, "co_mutex_destroy");
-    if (mine->owner != NULL)
+    if (mine->held)
         misuse("co_mutex_destroy: coroutine %zu: the mutex is held", running_id());
     unmake(m, MUTEX, "co_mutex_destroy");
 }
@@ -218,6 +239,8 @@ void co_sem_release(co_sem *s)
     own(s, SEM, "co_sem_release");
     if (s->h.waiters.first != NULL)
         waitq_wake(s->h.waiters.first, 0);
+    else if (s->count == UINT_MAX)
+        misuse("co_sem_release: coroutine %zu: more than UINT_MAX permits", running_id());
     else
         s->count++;
 }

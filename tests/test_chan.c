@@ -234,6 +234,13 @@ TEST(select_sends_too)
     co_join(c, CO_FOREVER);
     CHECK_EQ(p.got[0], 9);
     destroy_ctx(c);
+    CHECK_EQ(co_chan_send(a, NULL, 0), -1);
+    CHECK_EQ(errno, EINVAL);
+    CHECK_EQ(co_chan_recv(a, NULL, 0), -1);
+    CHECK_EQ(errno, EINVAL);
+    struct co_case no_item[] = {{a, CO_RECV, NULL, 0}};
+    CHECK_EQ(co_select(no_item, 1, 0), -1);
+    CHECK_EQ(errno, EINVAL);
     struct co_case bad[] = {{a, 3, &v, 0}};
     CHECK_EQ(co_select(bad, 1, 0), -1);
     CHECK_EQ(errno, EINVAL);
@@ -408,6 +415,22 @@ static void destroy_waited_on(void *unused)
     co_chan_destroy(ch);
 }
 
+static void lock_and_return(void *m)
+{
+    co_mutex_lock(m, CO_FOREVER);
+}
+
+static void lock_after_holder_finished(void *unused)
+{
+    (void)unused;
+    co_mutex *m = co_mutex_create();
+    sp_ctx c = create_ctx(lock_and_return, m);
+    co_join(c, CO_FOREVER);
+    destroy_ctx(c);
+    create_ctx(lock_and_return, co_mutex_create());   /* may take the same memory */
+    co_mutex_lock(m, CO_FOREVER);
+}
+
 TEST(channel_and_lock_misuse_is_named)
 {
     struct death d = run_in_child(close_twice, NULL);
@@ -418,6 +441,8 @@ TEST(channel_and_lock_misuse_is_named)
     CHECK(died_with(&d, SIGABRT, "the channel belongs to another thread"));
     d = run_in_child(destroy_waited_on, NULL);
     CHECK(died_with(&d, SIGABRT, "still waits on the channel"));
+    d = run_in_child(lock_after_holder_finished, NULL);
+    CHECK(died_with(&d, SIGABRT, "the mutex's holder finished or was destroyed without unlocking it"));
 }
 
 /* }===================================================================== */
