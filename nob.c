@@ -143,6 +143,7 @@ static const char *core_sources[] = {
     SRC "/overflow.c", SRC "/arrival.c", SRC "/trace.c", SRC "/trace_write.c",
     SRC "/inspect.c", SRC "/runtime.c", SRC "/timer.c", SRC "/wait.c", SRC "/io.c", SRC "/net.c",
     SRC "/poller_epoll.c", SRC "/chan.c", SRC "/sync.c",
+    SRC "/mbox.c",
 };
 
 /* What a target folder provides (platform.h). */

@@ -10,7 +10,8 @@
  *
  * MODEL
  * Objects belong to the thread that made them: their calls come from its
- * main or its coroutines, and cost no atomic operation. A context that
+ * main or its coroutines, and cost no atomic operation. Mailboxes are the
+ * exception, built for other threads to send to. A context that
  * must wait (a send with no receiver and no room, a lock held by another)
  * leaves the rotation as any wait does, and is woken first come, first
  * served: each object keeps its waiters in the order they came.
@@ -83,6 +84,36 @@ void co_chan_close(co_chan *ch);
 /* Free the channel. NULL does nothing.
  * Aborts: someone waits on it, or it belongs to another thread. */
 void co_chan_destroy(co_chan *ch);
+
+/* ==== Mailboxes: messages between threads =============================== */
+
+typedef struct co_mbox co_mbox;
+
+/* A mailbox of elements of 'size' bytes (at least 1), unbounded, that any
+ * thread may send to and whose receiver is the calling thread (its main
+ * or its coroutines). NULL with errno EINVAL or ENOMEM. */
+co_mbox *co_mbox_create(size_t size);
+
+/* Copy the element at 'item' into the mailbox, from any thread. Never
+ * waits: a lock is held for the copy, and a receiver that waits is woken
+ * with one eventfd write (none while one is already on its way). 0, or -1
+ * with errno EPIPE (closed), ENOMEM or EINVAL ('item' is NULL). */
+int co_mbox_send(co_mbox *mb, const void *item);
+
+/* Take the oldest element into 'item', waiting for one. 0, or -1 with
+ * errno EPIPE (closed and drained), ETIMEDOUT, ECANCELED, EBUSY (another
+ * coroutine of the thread is receiving) or EINVAL ('item' is NULL).
+ * Aborts: the mailbox belongs to another thread. */
+int co_mbox_recv(co_mbox *mb, void *item, int64_t deadline);
+
+/* No more sends (from any thread): they fail with EPIPE; the receiver
+ * drains what is there, then gets EPIPE. Closing twice does nothing. */
+void co_mbox_close(co_mbox *mb);
+
+/* Free it, with what it still holds. NULL does nothing. No thread may
+ * send to it any more.
+ * Aborts: a coroutine waits on it, or it belongs to another thread. */
+void co_mbox_destroy(co_mbox *mb);
 
 /* ==== Select ============================================================ */
 

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -463,6 +464,113 @@ TEST(a_million_random_channel_operations_lose_nothing)
         test_fail(__FILE__, __LINE__, "%s (seed %llu)", failure, (unsigned long long)seed);
     printf("%ld messages arrived\n", total);
     CHECK(total > ops / 10);
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Mailboxes: between threads (these run under ThreadSanitizer too)
+ * ====================================================================== */
+
+enum { SENDERS = 4, EACH = 5000 };
+
+static co_mbox *inbox;
+
+static void *send_numbers(void *arg)
+{
+    int me = (int)(intptr_t)arg;
+    for (int i = 1; i <= EACH; i++) {
+        int m[2] = {me, i};
+        CHECK_EQ(co_mbox_send(inbox, m), 0);
+        if (i % 64 == 0)
+            sched_yield();
+    }
+    return NULL;
+}
+
+TEST(messages_from_other_threads_arrive_in_order)
+{
+    pthread_t t[SENDERS];
+    int last[SENDERS] = {0}, m[2];
+    inbox = co_mbox_create(sizeof m);
+    for (int i = 0; i < SENDERS; i++)
+        pthread_create(&t[i], NULL, send_numbers, (void *)(intptr_t)i);
+    for (int n = 0; n < SENDERS * EACH; n++) {
+        CHECK_EQ(co_mbox_recv(inbox, m, co_now() + 30 * CO_SEC), 0);
+        CHECK(m[0] >= 0 && m[0] < SENDERS);
+        CHECK_EQ(m[1], last[m[0]] + 1);
+        last[m[0]] = m[1];
+    }
+    for (int i = 0; i < SENDERS; i++)
+        pthread_join(t[i], NULL);
+    CHECK_EQ(co_mbox_recv(inbox, m, 0), -1);
+    CHECK_EQ(errno, ETIMEDOUT);
+    co_mbox_close(inbox);
+    CHECK_EQ(co_mbox_send(inbox, m), -1);
+    CHECK_EQ(errno, EPIPE);
+    CHECK_EQ(co_mbox_recv(inbox, m, CO_FOREVER), -1);
+    CHECK_EQ(errno, EPIPE);
+    co_mbox_destroy(inbox);
+}
+
+static co_mbox *to_echo, *to_main;
+
+static void *echo_thread(void *unused)
+{
+    (void)unused;
+    long v;
+    to_echo = co_mbox_create(sizeof v);
+    CHECK_EQ(co_mbox_send(to_main, &v), 0);         /* ready */
+    while (co_mbox_recv(to_echo, &v, CO_FOREVER) == 0)
+        co_mbox_send(to_main, &v);
+    co_mbox_destroy(to_echo);
+    return NULL;
+}
+
+TEST(two_threads_ping_pong_through_mailboxes)
+{
+    pthread_t t;
+    long v;
+    to_main = co_mbox_create(sizeof v);
+    pthread_create(&t, NULL, echo_thread, NULL);
+    CHECK_EQ(co_mbox_recv(to_main, &v, co_now() + 30 * CO_SEC), 0);
+    for (long i = 0; i < 20000; i++) {
+        CHECK_EQ(co_mbox_send(to_echo, &i), 0);
+        CHECK_EQ(co_mbox_recv(to_main, &v, co_now() + 30 * CO_SEC), 0);
+        CHECK_EQ(v, i);
+    }
+    co_mbox_close(to_echo);                          /* the echo thread ends */
+    pthread_join(t, NULL);
+    co_mbox_destroy(to_main);
+}
+
+static void receive_with_cancel(void *arg)
+{
+    long v;
+    int *err = arg;
+    *err = co_mbox_recv(inbox, &v, CO_FOREVER) == 0 ? 0 : errno;
+}
+
+TEST(a_mailbox_wait_on_this_thread_times_out_and_is_cancelled)
+{
+    long v;
+    int err = -1;
+    inbox = co_mbox_create(sizeof v);
+    int64_t t = co_now();
+    CHECK_EQ(co_mbox_recv(inbox, &v, t + 2 * CO_MSEC), -1);
+    CHECK_EQ(errno, ETIMEDOUT);
+    CHECK(co_now() >= t + 2 * CO_MSEC);
+    sp_ctx c = create_ctx(receive_with_cancel, &err);
+    yield_ctx();
+    CHECK_EQ(co_mbox_recv(inbox, &v, 0), -1);       /* c receives now */
+    CHECK_EQ(errno, EBUSY);
+    co_cancel(c);
+    co_join(c, CO_FOREVER);
+    CHECK_EQ(err, ECANCELED);
+    destroy_ctx(c);
+    CHECK(co_mbox_create(0) == NULL);
+    CHECK_EQ(errno, EINVAL);
+    co_mbox_destroy(inbox);
 }
 
 /* }===================================================================== */

@@ -1,13 +1,17 @@
 /* chan.c - what a message costs over coroutine_chan.h's channels: one
  * value ping-ponged over an unbuffered channel, a producer and a consumer
  * over a buffered one of 128, a consumer selecting over four channels, and
- * the floor: two bare switch_ctx calls. Prints "NAME: X ns" per line, the
- * best of three runs; bench/chan/run.sh compares them with Go's.
+ * the floor: two bare switch_ctx calls; between two threads, a round trip
+ * through mailboxes, and through a pair of pipes. Prints "NAME: X ns" per
+ * line, the best of three runs; bench/chan/run.sh compares them with Go's.
  *
  *     chan [N]
  */
+#define _GNU_SOURCE
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "coroutine_chan.h"
 
@@ -118,6 +122,74 @@ static double two_switches(void)
     return ns;
 }
 
+static co_mbox *to_echo, *to_main;
+
+static void *echo_mbox(void *unused)
+{
+    (void)unused;
+    long v;
+    to_echo = co_mbox_create(sizeof v);
+    co_mbox_send(to_main, &v);                     /* ready */
+    while (co_mbox_recv(to_echo, &v, CO_FOREVER) == 0)
+        co_mbox_send(to_main, &v);
+    co_mbox_destroy(to_echo);
+    return NULL;
+}
+
+/* ns per round trip between two threads. */
+static double cross_thread(void)
+{
+    pthread_t t;
+    long v, rounds = n / 10;
+    to_main = co_mbox_create(sizeof v);
+    pthread_create(&t, NULL, echo_mbox, NULL);
+    co_mbox_recv(to_main, &v, CO_FOREVER);
+    int64_t start = co_now();
+    for (long i = 0; i < rounds; i++) {
+        co_mbox_send(to_echo, &i);
+        co_mbox_recv(to_main, &v, CO_FOREVER);
+    }
+    double ns = ns_since(start, rounds);
+    co_mbox_close(to_echo);
+    pthread_join(t, NULL);
+    co_mbox_destroy(to_main);
+    return ns;
+}
+
+static int there[2], back[2];
+
+static void *echo_pipe(void *unused)
+{
+    (void)unused;
+    long v;
+    while (read(there[0], &v, sizeof v) == (ssize_t)sizeof v)
+        if (write(back[1], &v, sizeof v) != (ssize_t)sizeof v)
+            break;
+    return NULL;
+}
+
+/* The same over two pipes and blocking reads: what threads alone cost. */
+static double pipes(void)
+{
+    pthread_t t;
+    long v, rounds = n / 10;
+    if (pipe(there) != 0 || pipe(back) != 0)
+        abort();
+    pthread_create(&t, NULL, echo_pipe, NULL);
+    int64_t start = co_now();
+    for (long i = 0; i < rounds; i++)
+        if (write(there[1], &i, sizeof i) != (ssize_t)sizeof i ||
+            read(back[0], &v, sizeof v) != (ssize_t)sizeof v)
+            abort();
+    double ns = ns_since(start, rounds);
+    close(there[1]);
+    pthread_join(t, NULL);
+    close(there[0]);
+    close(back[0]);
+    close(back[1]);
+    return ns;
+}
+
 static double best(double (*run)(void))
 {
     double b = run();
@@ -136,5 +208,7 @@ int main(int argc, char **argv)
     printf("buffered channel: %.2f ns\n", best(buffered));
     printf("select: %.2f ns\n", best(select_four));
     printf("two switches: %.2f ns\n", best(two_switches));
+    printf("cross-thread ping-pong: %.2f ns\n", best(cross_thread));
+    printf("pipe ping-pong: %.2f ns\n", best(pipes));
     return 0;
 }

@@ -1,11 +1,13 @@
 // chan.go - the same workloads as chan.c in Go, with Go's channels and
-// goroutines, run by bench/chan/run.sh with GOMAXPROCS=1. Prints
+// goroutines, run by bench/chan/run.sh with GOMAXPROCS=1, but for the
+// cross-thread round trip, which runs with GOMAXPROCS=2. Prints
 // "NAME: X ns" per line, the best of three runs.
 package main
 
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"time"
 )
@@ -71,6 +73,27 @@ func selectFour() float64 {
 	return float64(time.Since(start).Nanoseconds()) / float64(n)
 }
 
+// A round trip between goroutines on two threads: ns per round trip.
+func crossThread() float64 {
+	old := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(old)
+	ping, pong := make(chan int), make(chan int)
+	go func() {
+		for v := range ping {
+			pong <- v
+		}
+	}()
+	rounds := n / 10
+	start := time.Now()
+	for i := 0; i < rounds; i++ {
+		ping <- i
+		<-pong
+	}
+	ns := float64(time.Since(start).Nanoseconds()) / float64(rounds)
+	close(ping)
+	return ns
+}
+
 func best(run func() float64) float64 {
 	b := run()
 	for i := 0; i < 2; i++ {
@@ -88,4 +111,5 @@ func main() {
 	fmt.Printf("channel ping-pong: %.2f ns\n", best(pingPong))
 	fmt.Printf("buffered channel: %.2f ns\n", best(buffered))
 	fmt.Printf("select: %.2f ns\n", best(selectFour))
+	fmt.Printf("cross-thread ping-pong: %.2f ns\n", best(crossThread))
 }

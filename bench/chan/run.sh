@@ -5,7 +5,9 @@
 #
 #     NAME: ours X ns, Go Y ns, ours/Go Z
 #
-# and the ping-pong against two bare switch_ctx calls, the floor.
+# and the ping-pong against two bare switch_ctx calls, the floor, and the
+# cross-thread round trip against a pair of pipes between two threads. Go
+# runs with GOMAXPROCS=1, and 2 for the cross-thread row (chan.go).
 #
 #     bench/chan/run.sh BUILD_DIR [--quick]
 build=$1
@@ -33,8 +35,8 @@ median() {                     # FILE NAME: the median of NAME's values
         awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-echo "channels: ns per message, medians of $rounds interleaved rounds, Go with GOMAXPROCS=1"
-for name in "channel ping-pong" "buffered channel" "select"; do
+echo "channels: ns per message (cross-thread: per round trip), medians of $rounds interleaved rounds"
+for name in "channel ping-pong" "buffered channel" "select" "cross-thread ping-pong"; do
     ours=$(median "$work/ours" "$name") go=$(median "$work/go" "$name")
     awk -v n="$name" -v o="$ours" -v g="$go" \
         'BEGIN { printf "%s: ours %.1f ns, Go %.1f ns, ours/Go %.2f\n", n, o, g, o / g }'
@@ -43,4 +45,7 @@ floor=$(median "$work/ours" "two switches")
 ping=$(median "$work/ours" "channel ping-pong")
 awk -v p="$ping" -v f="$floor" \
     'BEGIN { printf "channel ping-pong against two bare switches (%.1f ns): %.2fx\n", f, p / f }'
-echo "cross-thread ping-pong: not measured: cross-thread channels are not built yet"
+pipe=$(median "$work/ours" "pipe ping-pong")
+cross=$(median "$work/ours" "cross-thread ping-pong")
+awk -v c="$cross" -v p="$pipe" \
+    'BEGIN { printf "cross-thread ping-pong against a pipe between two threads (%.1f ns): %.2fx\n", p, c / p }'
