@@ -41,14 +41,41 @@ struct co_mbox {
     bool signalled;                    /* wake_fd written since it began */
 };
 
+static co_mbox *any_thread(co_mbox *mb, const char *call);
+
+/* For the receiver's calls: a mailbox of this thread, or abort. */
 static co_mbox *own(co_mbox *mb, const char *call)
 {
-    if (mb == NULL || mb->magic != MBOX_MAGIC)
-        misuse("%s: %p is not a mailbox (destroyed, or never made)", call, (void *)mb);
+    any_thread(mb, call);
     if (mb->thread != thread_serial)
         misuse("%s: coroutine %zu: the mailbox belongs to another thread", call,
                current ? current->id : 0);
     return mb;
+}
+
+/* For the calls any thread may make: a mailbox, or abort. */
+static co_mbox *any_thread(co_mbox *mb, const char *call)
+{
+    if (mb == NULL || mb->magic != MBOX_MAGIC)
+        misuse("%s: %p is not a mailbox (destroyed, or never made)", call, (void *)mb);
+    return mb;
+}
+
+/* Under the lock: should this sender wake the receiver? Once per wait. */
+static bool must_wake(co_mbox *mb)
+{
+    bool wake = mb->waiting && !mb->signalled;
+    mb->signalled |= wake;
+    return wake;
+}
+
+/* After the lock: one write, which the receiver's poller sees. It fails
+ * only with EAGAIN, at 2^64 - 2 unread, and then the receiver is awake. */
+static void wake_receiver(co_mbox *mb)
+{
+    uint64_t one = 1;
+    ssize_t n = write(mb->wake_fd, &one, sizeof one);
+    (void)n;
 }
 
 co_mbox *co_mbox_create(size_t size)
@@ -98,8 +125,7 @@ static int grow(co_mbox *mb)
 
 int co_mbox_send(co_mbox *mb, const void *item)
 {
-    if (mb == NULL || mb->magic != MBOX_MAGIC)
-        misuse("co_mbox_send: %p is not a mailbox (destroyed, or never made)", (void *)mb);
+    any_thread(mb, "co_mbox_send");
     if (item == NULL)
         return wait_fail(EINVAL);
     int err = 0;
@@ -113,15 +139,11 @@ int co_mbox_send(co_mbox *mb, const void *item)
         size_t slot = mb->head + mb->count;
         memcpy(mb->ring + (slot >= mb->cap ? slot - mb->cap : slot) * mb->size, item, mb->size);
         __atomic_store_n(&mb->count, mb->count + 1, __ATOMIC_RELEASE);
-        wake = mb->waiting && !mb->signalled;
-        mb->signalled |= wake;
+        wake = must_wake(mb);
     }
     pthread_mutex_unlock(&mb->lock);
-    if (wake) {
-        uint64_t one = 1;
-        ssize_t n = write(mb->wake_fd, &one, sizeof one);
-        (void)n;                       /* only EAGAIN, at 2^64 - 2 unread: it is awake */
-    }
+    if (wake)
+        wake_receiver(mb);
     return wait_fail(err);
 }
 
@@ -192,19 +214,13 @@ int co_mbox_recv(co_mbox *mb, void *item, int64_t deadline)
 
 void co_mbox_close(co_mbox *mb)
 {
-    if (mb == NULL || mb->magic != MBOX_MAGIC)
-        misuse("co_mbox_close: %p is not a mailbox (destroyed, or never made)", (void *)mb);
-    bool wake;
+    any_thread(mb, "co_mbox_close");
     pthread_mutex_lock(&mb->lock);
     mb->closed = true;
-    wake = mb->waiting && !mb->signalled;
-    mb->signalled |= wake;
+    bool wake = must_wake(mb);
     pthread_mutex_unlock(&mb->lock);
-    if (wake) {
-        uint64_t one = 1;
-        ssize_t n = write(mb->wake_fd, &one, sizeof one);
-        (void)n;
-    }
+    if (wake)
+        wake_receiver(mb);
 }
 
 void co_mbox_destroy(co_mbox *mb)
