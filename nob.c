@@ -1431,7 +1431,8 @@ static void test_fuzz(Tally *t)
 {
     int seconds = getenv("CI") ? 30 : 5;
     bool ok = fuzz_all(seconds);
-    printf("fuzz: the API, RESP and HTTP parsers, corpus and %d seconds each: %s\n", seconds,
+    printf("fuzz: the API, channels, RESP and HTTP parsers, corpus and %d seconds each: %s\n",
+           seconds,
            ok ? "ok" : "FAILED");
     t->passed += ok;
     t->failed += !ok;
