@@ -86,10 +86,12 @@ static void accept_loop(void *arg)
     struct shard *s = arg;
     for (;;) {
         int fd = co_accept(s->listener, NULL, NULL, CO_FOREVER);
-        if (fd >= 0)
-            start_connection(s, fd);
-        else if (errno == ECANCELED)
-            return;
+        if (fd < 0) {                /* co_accept rides out running short itself */
+            if (errno != ECANCELED)
+                perror("server: accept");
+            return;                  /* the connections served go on */
+        }
+        start_connection(s, fd);
     }
 }
 

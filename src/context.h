@@ -23,6 +23,12 @@ enum ctx_state {
     CTX_DEAD = 0x44454144,       /* destroyed: its memory waits to be reused */
 };
 
+/* A queue of waiting contexts' places (struct waiter, runtime.h), in the
+ * order they came: a channel's senders, a coroutine's joiners. */
+struct waitq {
+    struct waiter *first, *last;
+};
+
 /* What a context out of the rotation waits for (runtime.c keeps the
  * thread's tables of these). Several at once: a descriptor or another
  * context, and a deadline. */
@@ -30,9 +36,8 @@ struct wait {
     int64_t deadline;        /* CO_FOREVER, or when the wait times out */
     size_t timer;            /* its entry in the deadline heap, or NO_TIMER */
     struct s_ctx *joining;   /* the context it waits to finish, or NULL */
-    struct s_ctx *joiners;   /* the contexts waiting for this one to finish, */
-    struct s_ctx *next_joiner;   /* linked through this */
-    struct waiter *nodes;    /* its places in wait queues (channels, locks) */
+    struct waitq joiners;    /* those waiting for this one to finish */
+    struct waiter *nodes;    /* its places in wait queues (joins, channels, locks) */
     int fd;                  /* the descriptor it waits on, or -1 */
     int result;              /* how the last wait ended: 0 or an errno */
     int fired;               /* the node whose queue ended the wait, or -1 */
@@ -64,7 +69,7 @@ struct s_ctx {
     struct s_ctx *next;      /* runs after this one on yield_ctx */
     const char *floor;       /* the stack pointer stays above this; main: NULL */
     const char *tripwire;    /* an unguarded stack's tripwire; else NULL */
-    uintptr_t switch_key;    /* while live: handle ^ its thread's main; else 0 */
+    uintptr_t switch_key;    /* switch_key_of() while it can run; else 0 */
     /* the rest */
     struct s_ctx *prev;
     sp_ctx handle;           /* the handle that names this memory now */
@@ -136,10 +141,19 @@ static inline void leave_rotation(struct s_ctx *ctx)
     ctx->next = ctx->prev = NULL;
 }
 
-/* What 'switch_key' holds while 'ctx' is live and can run. */
+/* What 'switch_key' holds while 'ctx' can run: its handle (NULL for
+ * main) mixed with this thread's main; 0 while it waits or is gone. */
 static inline uintptr_t switch_key_of(const struct s_ctx *ctx)
 {
     return (uintptr_t)ctx->handle ^ (uintptr_t)&main_ctx;
+}
+
+/* A context that waited runs again: just before the running one, at the
+ * end of the turn. */
+static inline void rejoin_rotation(struct s_ctx *ctx)
+{
+    join_after(ctx, current->prev);
+    ctx->switch_key = switch_key_of(ctx);
 }
 
 /* Checked as a coroutine switches away: its stack pointer must be inside

@@ -68,6 +68,7 @@ static void thread_exit(void *unused)
     ctx_hand_over_spares();
     stack_thread_exit();
     overflow_thread_exit();
+    main_ctx.switch_key = 0;                 /* switch_ctx(NULL) finds nothing to go to */
     current = NULL;
 }
 
@@ -110,6 +111,7 @@ static int init_thread(void)
         .thread = thread_serial,
         .wait = WAIT_IDLE,
     };
+    main_ctx.switch_key = switch_key_of(&main_ctx);
     san_main_made(&main_ctx.san);
     current = &main_ctx;
     return 0;
@@ -221,7 +223,7 @@ void detach_ctx(sp_ctx handle)
     if (handle == NULL)
         misuse("detach_ctx: cannot detach the main context");
     struct s_ctx *ctx = ctx_of(handle, "detach_ctx");
-    if (ctx->wait.joiners != NULL)
+    if (ctx->wait.joiners.first != NULL)
         misuse("detach_ctx: coroutine %zu has a co_join waiting for it", ctx->id);
     if (ctx->state == CTX_FINISHED)
         destroy_ctx(handle);

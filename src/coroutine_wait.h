@@ -17,10 +17,12 @@
  * order (equal deadlines in the order they began to wait).
  *
  * Each thread's first wait makes its poller: a coroutine (its id is the
- * next free one) that joins the rotation while anything waits. Once per
- * turn it fires the deadlines that passed and asks the kernel (epoll)
- * which descriptors are ready, without blocking while others can run, so
- * a coroutine that yields in a loop delays waiters by at most one turn.
+ * next free one) that is in the rotation while a deadline or a descriptor
+ * is waited for, or when nothing else can run. Once per turn it fires the
+ * deadlines that passed and asks the kernel (epoll) which descriptors are
+ * ready, without blocking while others can run, so a coroutine that
+ * yields in a loop delays waiters by at most one turn. Waits that another
+ * context ends (a join, a channel) need no poller.
  * When nothing can run, the thread sleeps in the kernel until the next
  * deadline or event: a thread whose coroutines all wait uses no CPU. When
  * nothing can run and nothing can wake anything (every context waits

@@ -1,8 +1,8 @@
 /* runtime.c - each thread's waiting contexts, and ending a wait.
  *
- * A waiting context sits in up to four tables: the deadline heap
- * (timer.c), the descriptor table, the list of those joining the context
- * it waits for, and the wait queues of channels and locks. Ending a wait,
+ * A waiting context sits in up to three tables: the deadline heap
+ * (timer.c), the descriptor table, and wait queues: of the context it
+ * joins, of channels, of locks. Ending a wait,
  * for whatever reason, takes it out of all of them and back into the
  * rotation; the core calls here too, when a coroutine that others wait
  * for finishes, or a waiting one is destroyed.
@@ -18,15 +18,6 @@
 
 __thread struct runtime rt;
 unsigned fork_count;
-
-static void leave_joiners(struct s_ctx *ctx)
-{
-    struct s_ctx **p = &ctx->wait.joining->wait.joiners;
-    while (*p != ctx)
-        p = &(*p)->wait.next_joiner;
-    *p = ctx->wait.next_joiner;
-    ctx->wait.joining = ctx->wait.next_joiner = NULL;
-}
 
 static void unlink_waiter(struct waiter *w)
 {
@@ -67,10 +58,8 @@ static void leave_tables(struct s_ctx *ctx)
         w->fd = -1;
         rt.fd_waits--;
     }
-    if (w->joining != NULL)
-        leave_joiners(ctx);
+    w->joining = NULL;
     w->waiting = false;
-    rt.waiting--;
 }
 
 void wake(struct s_ctx *ctx, int result)
@@ -79,9 +68,7 @@ void wake(struct s_ctx *ctx, int result)
         trace_event(TRACE_WOKEN, ctx->id);
     leave_tables(ctx);
     ctx->wait.result = result;
-    join_after(ctx, current->prev);
-    if (ctx != &main_ctx)
-        ctx->switch_key = switch_key_of(ctx);
+    rejoin_rotation(ctx);
 }
 
 void unwait(struct s_ctx *ctx)
@@ -91,8 +78,8 @@ void unwait(struct s_ctx *ctx)
 
 void wake_joiners(struct s_ctx *ctx)
 {
-    while (ctx->wait.joiners != NULL)
-        wake(ctx->wait.joiners, 0);
+    while (ctx->wait.joiners.first != NULL)
+        waitq_wake(ctx->wait.joiners.first, 0);
 }
 
 struct fd_slot *fd_slot(int fd)

@@ -27,10 +27,9 @@ struct runtime {
     struct timers timers;        /* by deadline, earliest first (timer.c) */
     struct fd_slot *fds;         /* indexed by descriptor number */
     size_t fds_len;
-    size_t waiting;              /* contexts out of the rotation */
     size_t fd_waits;             /* of those, waiting on a descriptor */
-    struct s_ctx *poller;        /* its coroutine (wait.c), or NULL */
-    bool poller_in_rotation;
+    struct s_ctx *poller;        /* its coroutine (wait.c), or NULL; in the
+                                    rotation while its 'next' is set */
 };
 
 /* A place in a queue of waiting contexts (a channel's senders, a mutex's
@@ -44,10 +43,6 @@ struct waiter {
     struct s_ctx *ctx;
     void *item;                  /* a channel's element: where from, or to */
     int index;                   /* which of the context's places (select's case) */
-};
-
-struct waitq {
-    struct waiter *first, *last;
 };
 
 /* Queue 'w' (its ctx the running context) at the end of 'q', and note it

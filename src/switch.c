@@ -20,19 +20,15 @@ static void *overflowed(void *sp, const struct s_ctx *self)
 __attribute__((noinline, cold))
 static void *bad_switch_target(void *sp, sp_ctx target)
 {
-    (void)sp;
+    if (target == NULL && current == NULL)
+        return sp;                   /* main to main: nothing else exists yet */
+    if (target == NULL)
+        misuse("switch_ctx: cannot switch to main: it is waiting (co_cancel(NULL) wakes it)");
     struct s_ctx *ctx = ctx_of(target, "switch_ctx");
     if (ctx->wait.waiting)
         misuse("switch_ctx: cannot switch to coroutine %zu: it is waiting (co_cancel wakes it)",
                ctx->id);
     misuse("switch_ctx: cannot switch to finished coroutine %zu", ctx->id);
-}
-
-__attribute__((noinline, cold))
-static void *main_waits(void *sp)
-{
-    (void)sp;
-    misuse("switch_ctx: cannot switch to main: it is waiting (co_cancel(NULL) wakes it)");
 }
 
 SAN_SWITCH_POINT void *yield_ctx_inner(void *sp)
@@ -48,23 +44,16 @@ SAN_SWITCH_POINT void *yield_ctx_inner(void *sp)
     return current->sp;
 }
 
-/* One compare validates the target: its 'switch_key' is the handle mixed
- * with this thread's main context only while it is live, in this thread,
- * under this very handle. The branches are laid out so that loading the
- * target's sp, which the switch waits for, depends on nothing but the
- * argument. */
+/* One compare validates the target, main included: its 'switch_key' is
+ * the handle (NULL for main) mixed with this thread's main context only
+ * while it can run, in this thread, under this very handle. The branches
+ * are laid out so that loading the target's sp, which the switch waits
+ * for, depends on nothing but the argument. */
 SAN_SWITCH_POINT void *switch_ctx_inner(void *sp, sp_ctx target)
 {
-    struct s_ctx *self = current, *to = &main_ctx;
-    if (target != NULL) {
-        to = ctx_at(target);
-        if (to->switch_key != ((uintptr_t)target ^ (uintptr_t)&main_ctx))
-            return bad_switch_target(sp, target);
-    } else if (main_ctx.next == NULL && self != NULL) {
-        return main_waits(sp);       /* out of the rotation: it waits */
-    }
-    if (self == NULL)                /* main to main: nothing else exists */
-        return sp;
+    struct s_ctx *self = current, *to = target != NULL ? ctx_at(target) : &main_ctx;
+    if (to->switch_key != ((uintptr_t)target ^ (uintptr_t)&main_ctx))
+        return bad_switch_target(sp, target);  /* and main to main before any create */
     if (!stack_ok(self, sp))
         return overflowed(sp, self);
     self->sp = sp;

@@ -52,11 +52,8 @@ static void step_out(struct s_ctx *self)
 
 static void poller_in(void)
 {
-    if (rt.poller_in_rotation)
-        return;
-    rt.poller_in_rotation = true;
-    join_after(rt.poller, current->prev);
-    rt.poller->switch_key = switch_key_of(rt.poller);
+    if (rt.poller->next == NULL)
+        rejoin_rotation(rt.poller);
 }
 
 /* The running context waits for what its 'wait' says was set up, and
@@ -73,7 +70,6 @@ int wait_park(void)
     if (tracing())
         trace_event(TRACE_WAITS, self->id);
     self->wait.waiting = true;
-    rt.waiting++;
     step_out(self);
     return self->wait.result;
 }
@@ -176,12 +172,10 @@ static void poller(void *unused)
     (void)unused;
     for (;;) {
         poll_once();
-        if (rt.fd_waits == 0 && rt.timers.heap.len == 0) {   /* nothing to watch: rest */
-            rt.poller_in_rotation = false;
+        if (rt.fd_waits == 0 && rt.timers.heap.len == 0)     /* nothing to watch: rest */
             step_out(current);
-        } else {
+        else
             yield_ctx();
-        }
     }
 }
 
@@ -244,8 +238,7 @@ static int start_runtime(void)
     }
     rt.poll_fd = fd;
     rt.forks = fork_count;
-    rt.poller = ctx_at(handle);
-    rt.poller_in_rotation = true;          /* create_ctx put it there */
+    rt.poller = ctx_at(handle);            /* in the rotation: create_ctx put it there */
     return 0;
 }
 
@@ -395,16 +388,6 @@ bool co_cancelled(void)
     return current != NULL && current->wait.cancelled;
 }
 
-static void join_queue(struct s_ctx *ctx)
-{
-    struct s_ctx **p = &ctx->wait.joiners;
-    while (*p != NULL)
-        p = &(*p)->wait.next_joiner;
-    *p = current;
-    current->wait.next_joiner = NULL;
-    current->wait.joining = ctx;
-}
-
 int co_join(sp_ctx handle, int64_t deadline)
 {
     if (handle == NULL)
@@ -418,7 +401,9 @@ int co_join(sp_ctx handle, int64_t deadline)
         return 0;
     int err = wait_begin(deadline);
     if (err == 0) {
-        join_queue(ctx);
+        struct waiter w = {.ctx = current};
+        waitq_push(&ctx->wait.joiners, &w);
+        current->wait.joining = ctx;         /* for deadlock reports and gdb */
         err = wait_park();
     }
     return wait_fail(err);
