@@ -105,7 +105,26 @@ typedef struct {
     int passed;
     int failed;
     int skipped;
+    const char *failures[64];       /* what failed, repeated at the end */
 } Tally;
+
+/* Count one failure and remember what it was, so the last lines of a long
+ * run say what failed even when only its tail is kept. */
+static void fail(Tally *t, const char *what)
+{
+    if ((size_t)t->failed < COUNT(t->failures))
+        t->failures[t->failed] = what;
+    t->failed++;
+}
+
+/* Count a check that passed or failed. */
+static void tally(Tally *t, bool ok, const char *what)
+{
+    if (ok)
+        t->passed++;
+    else
+        fail(t, what);
+}
 
 static bool is_asm(const char *path)
 {
@@ -447,15 +466,20 @@ static void tally_run(const char *label, Nob_Cmd *cmd, Tally *t)
         last--;
     if (last == NULL || sscanf(last, "%d passed, %d failed", &passed, &failed) != 2) {
         fprintf(stderr, "nob: %s printed no summary\n", label);
-        failed++;
+        fail(t, nob_fmt("%s: printed no summary", label));
     } else if (!ok && failed == 0) {
-        failed++;               /* a clean summary from a failed run still fails */
+        fail(t, nob_fmt("%s: exit status not 0", label));    /* despite a clean summary */
     }
     if (last != NULL)
         sscanf(last, "%*d passed, %*d failed, %d skipped", &skipped);
     printf("%s: %d passed, %d failed, %d skipped\n", label, passed, failed, skipped);
+    int named = 0;
+    for (const char *p = out.data; p != NULL && (p = strstr(p, "FAIL ")) != NULL; p++)
+        if ((p == out.data || p[-1] == '\n') && named++ < failed)
+            fail(t, nob_fmt("%s: %.*s", label, (int)strcspn(p, "\n"), p));
+    for (; named < failed; named++)
+        fail(t, nob_fmt("%s: a failure it did not name", label));
     t->passed += passed;
-    t->failed += failed;
     t->skipped += skipped;
     free(out.data);
 }
@@ -480,11 +504,11 @@ static void test_gdb(const Config *c, Tally *t)
     const char *program = nob_fmt("%s/gdb_target", c->dir);
     if (!nob_have_program("gdb")) {
         fprintf(stderr, "nob: gdb not found; install it (apt-get install gdb)\n");
-        t->failed++;
+        fail(t, "gdb not found");
         return;
     }
     if (!build_program(c, program, srcs, 1, libs, 1)) {
-        t->failed++;
+        fail(t, nob_fmt("%s: build %s", c->name, program));
         return;
     }
     Nob_Cmd cmd = {0};
@@ -511,7 +535,7 @@ static void test_cxx(const Config *c, Tally *t)
         bool ok = nob_cmd_run(&cmd);
         nob_cmd_free(&cmd);
         if (!ok) {
-            t->failed++;
+            fail(t, nob_fmt("%s: build %s", c->name, program));
             return;
         }
     }
@@ -701,8 +725,7 @@ static void test_docs(Tally *t)
     }
     printf("docs: how-it-works.md matches what ./nob docs makes: %s\n",
            ok ? "ok" : "FAILED (run ./nob docs)");
-    t->passed += ok;
-    t->failed += !ok;
+    tally(t, ok, "docs: how-it-works.md");
     free(fresh);
     free(kept);
 }
@@ -788,9 +811,7 @@ static bool check_deps(const Config *c)
 
 static void test_deps(Tally *t)
 {
-    bool ok = check_deps(&default_config);
-    t->passed += ok;
-    t->failed += !ok;
+    tally(t, check_deps(&default_config), "deps");
 }
 
 /* }===================================================================== */
@@ -1019,7 +1040,7 @@ static void test_install(Tally *t)
     nob_cmd_free(&cmd);
     if (!ok) {
         printf("install: FAILED\n");
-        t->failed++;
+        fail(t, "install");
         return;
     }
     nob_cmd_append(&cmd, "sh", TESTS "/test_install.sh", prefix, version());
@@ -1029,8 +1050,7 @@ static void test_install(Tally *t)
     ok = uninstall_from(prefix, "") && nob_cmd_run_capture(&cmd, &out) && out.len == 0;
     nob_cmd_free(&cmd);
     printf("uninstall: leaves %s empty: %s\n", prefix, ok ? "ok" : "FAILED");
-    t->passed += ok;
-    t->failed += !ok;
+    tally(t, ok, "uninstall");
     free(out.data);
 }
 
@@ -1078,8 +1098,7 @@ static void test_examples(Tally *t)
         ok = ok && f != NULL && out.data != NULL && strcmp(out.data, expected) == 0;
         printf("example %s: output as in %s/%s.expected: %s\n", names[i], EXAMPLES, names[i],
                ok ? "ok" : "FAILED");
-        t->passed += ok;
-        t->failed += !ok;
+        tally(t, ok, nob_fmt("example %s", names[i]));
         nob_cmd_free(&cmd);
         free(out.data);
     }
@@ -1147,8 +1166,7 @@ static void test_untraced(Tally *t)
     bool ok = build_bench(&untraced_config) && !nob_cmd_run(&cmd) && !nob_file_exists(file);
     nob_cmd_free(&cmd);
     printf("untraced: the demo refuses --trace: %s\n", ok ? "ok" : "FAILED");
-    t->passed += ok;
-    t->failed += !ok;
+    tally(t, ok, "untraced: --trace refused");
 }
 
 /* The benchmarks must build and run; under test their numbers mean nothing.
@@ -1164,8 +1182,7 @@ static void smoke_bench(const Config *c, Tally *t)
     bool ok = build_bench(c) && (!native || build_bench(&untraced_config)) && nob_cmd_run(&cmd);
     nob_cmd_free(&cmd);
     printf("%s: bench --quick: %s\n", c->name, ok ? "ran" : "FAILED");
-    t->passed += ok;
-    t->failed += !ok;
+    tally(t, ok, nob_fmt("%s: bench --quick", c->name));
 }
 
 /* Run a benchmark script on build/, with --quick if asked. */
@@ -1283,7 +1300,7 @@ static bool test_config(const Config *c, bool header, Tally *t)
 {
     if (!build_all(c) || !build_tests(c) || (header && !check_header(c))) {
         fprintf(stderr, "nob: build failed for %s\n", c->name);
-        t->failed++;
+        fail(t, nob_fmt("%s: build", c->name));
         return false;
     }
     if (c->only == NULL && c->sanitize == NULL)   /* its stand-in core tells no sanitizer */
@@ -1313,7 +1330,7 @@ static void test_native(Tally *t)
         if (!nob_have_program(compilers[i])) {
             fprintf(stderr, "nob: %s not found; install it (apt-get install %s)\n",
                     compilers[i], compilers[i]);
-            t->failed++;
+            fail(t, nob_fmt("%s not found", compilers[i]));
             continue;
         }
         for (size_t j = 0; j < COUNT(opts); j++) {
@@ -1358,7 +1375,7 @@ static void test_valgrind(Tally *t)
 {
     if (!nob_have_program("valgrind")) {
         fprintf(stderr, "nob: valgrind not found; install it (apt-get install valgrind)\n");
-        t->failed++;
+        fail(t, "valgrind not found");
         return;
     }
     Config c = {
@@ -1385,8 +1402,7 @@ static void test_notes(const Config *c, const char *file, const char *want, cons
     }
     printf("%s: %s marked %s%s%s: %s\n", c->name, file, want, refuse ? ", not " : "",
            refuse ? refuse : "", ok ? "ok" : "FAILED");
-    t->passed += ok;
-    t->failed += !ok;
+    tally(t, ok, nob_fmt("%s: %s marked %s", c->name, file, want));
     nob_cmd_free(&cmd);
     free(out.data);
 }
@@ -1402,7 +1418,8 @@ static void test_emulated(Tally *t)
             bool ci = getenv("CI") != NULL;
             fprintf(stderr, "nob: %s %s: %s or %s not found (apt-get install %s)\n",
                     x->target, ci ? "FAILED" : "skipped", cc, x->emulator, x->packages);
-            t->failed += ci;
+            if (ci)
+                fail(t, nob_fmt("%s: no %s or %s", x->target, cc, x->emulator));
             continue;
         }
         Config c = {
@@ -1434,8 +1451,7 @@ static void test_fuzz(Tally *t)
     printf("fuzz: the API, channels, RESP and HTTP parsers, corpus and %d seconds each: %s\n",
            seconds,
            ok ? "ok" : "FAILED");
-    t->passed += ok;
-    t->failed += !ok;
+    tally(t, ok, "fuzz");
 }
 
 static int cmd_fuzz(int argc, char **argv)
@@ -1453,13 +1469,13 @@ static void test_servers(Tally *t)
         if (!nob_have_program(needed[i])) {
             fprintf(stderr, "nob: %s not found; install it (apt-get install redis-tools curl)\n",
                     needed[i]);
-            t->failed++;
+            fail(t, nob_fmt("%s not found", needed[i]));
             return;
         }
     const char *srcs[] = {TESTS "/server_clients.c"};
     const char *libs[] = {lib_path(&default_config)};
     if (!build_program(&default_config, "build/server_clients", srcs, 1, libs, 1)) {
-        t->failed++;
+        fail(t, "build server_clients");
         return;
     }
     Nob_Cmd cmd = {0};
@@ -1472,7 +1488,7 @@ static int cmd_test(void)
 {
     Tally t = {0};
     if (cmd_build() != 0)
-        t.failed++;
+        fail(&t, "build");
     test_native(&t);
     test_examples(&t);
     test_servers(&t);
@@ -1490,14 +1506,16 @@ static int cmd_test(void)
     smoke_bench(&default_config, &t);
     bool servers = bench_servers("--quick");
     printf("bench servers --quick: %s\n", servers ? "ran" : "FAILED");
-    t.passed += servers;
-    t.failed += !servers;
+    tally(&t, servers, "bench servers --quick");
     bool chan = bench_chan("--quick");
     printf("bench chan --quick: %s\n", chan ? "ran" : "FAILED");
-    t.passed += chan;
-    t.failed += !chan;
+    tally(&t, chan, "bench chan --quick");
     test_untraced(&t);
     test_emulated(&t);
+    if (t.failed > 0)
+        printf("failed:\n");
+    for (int i = 0; i < t.failed && (size_t)i < COUNT(t.failures); i++)
+        printf("  %s\n", t.failures[i]);
     printf("%d passed, %d failed", t.passed, t.failed);
     if (t.skipped > 0)
         printf(", %d skipped", t.skipped);
