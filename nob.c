@@ -80,7 +80,8 @@ typedef struct {
     const char *emulator;   /* runs its programs, or NULL: run them directly */
     const char *sysroot;    /* the emulator's libraries */
     const char *sanitize;   /* -fsanitize=..., or NULL */
-    const char *only;       /* run only the tests whose names contain this */
+    const char *only;       /* run only the tests whose names contain one of
+                               these words */
     bool valgrind;          /* run the programs under valgrind's memcheck */
     const char *extra;      /* one more flag for C, or NULL */
     bool fallback;          /* run with COROUTINE_GUARD_REGIONS=0: stacks
@@ -162,7 +163,7 @@ static const char *core_sources[] = {
     SRC "/overflow.c", SRC "/arrival.c", SRC "/trace.c", SRC "/trace_write.c",
     SRC "/inspect.c", SRC "/runtime.c", SRC "/timer.c", SRC "/wait.c", SRC "/io.c", SRC "/net.c",
     SRC "/poller_epoll.c", SRC "/chan.c", SRC "/sync.c",
-    SRC "/mbox.c",
+    SRC "/mbox.c", SRC "/inbox.c", SRC "/offload.c",
 };
 
 /* What a target folder provides (platform.h). */
@@ -484,14 +485,19 @@ static void tally_run(const char *label, Nob_Cmd *cmd, Tally *t)
     free(out.data);
 }
 
-/* Run a test program ("tests", or "tests NAME" for some of it). */
+/* Run a test program ("tests", or "tests NAME..." for the tests whose
+ * names contain one of the NAMEs). */
 static void run_suite(const Config *c, const char *program, Tally *t)
 {
     Nob_Cmd cmd = {0};
-    const char *space = strchr(program, ' ');
-    run_program(&cmd, c, space ? nob_fmt("%.*s", (int)(space - program), program) : program);
-    if (space != NULL)
-        nob_cmd_push(&cmd, space + 1);
+    size_t len = strcspn(program, " ");
+    run_program(&cmd, c, nob_fmt("%.*s", (int)len, program));
+    for (const char *p = program + len; *p != '\0'; p += len) {
+        p += strspn(p, " ");
+        len = strcspn(p, " ");
+        if (len > 0)
+            nob_cmd_push(&cmd, nob_fmt("%.*s", (int)len, p));
+    }
     tally_run(nob_fmt("%s: %s", c->name, program), &cmd, t);
     nob_cmd_free(&cmd);
 }
@@ -1364,7 +1370,7 @@ static void test_native(Tally *t)
         Config tsan = {
             .name = nob_fmt("%s-tsan", compilers[i]), .cc = compilers[i], .opt = "-O1",
             .werror = true, .target = HOST_TARGET, .ar = "ar", .sanitize = "thread",
-            .only = "thread", .dir = nob_fmt("build/test/%s-tsan", compilers[i]),
+            .only = "thread offload", .dir = nob_fmt("build/test/%s-tsan", compilers[i]),
         };
         test_config(&tsan, false, t);
     }

@@ -17,5 +17,6 @@ static void echo(int fd)
 
 int main(int argc, char **argv)
 {
-    return serve_main(argc, argv, echo, 7000, 64);
+    static const struct server server = {.serve = echo, .default_port = 7000};
+    return serve_main(argc, argv, &server);
 }

@@ -106,5 +106,6 @@ static void http(int fd)
 
 int main(int argc, char **argv)
 {
-    return serve_main(argc, argv, http, 8080, 64);
+    static const struct server server = {.serve = http, .default_port = 8080};
+    return serve_main(argc, argv, &server);
 }

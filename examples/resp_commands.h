@@ -3,6 +3,10 @@
  * command in a connection's buffer. No I/O here, so the bare epoll server
  * the benchmark compares with (bench/servers/resp_epoll.c) runs exactly
  * the same code.
+ *
+ * Each thread has a keyspace of its own. A command's work on a key is a
+ * part, run through 'router': here, by default; on the thread that owns
+ * the key, when resp_server.c shards the keyspace over threads.
  */
 #ifndef RESP_COMMANDS_H
 #define RESP_COMMANDS_H
@@ -41,7 +45,7 @@ struct entry {
     char data[];                     /* the key, then the value */
 };
 
-static struct {
+static _Thread_local struct {
     struct entry **buckets;
     size_t mask;                     /* buckets - 1, a power of two less one */
     size_t count;
@@ -246,7 +250,24 @@ struct call {
     size_t argc;
     struct reply *out;
     bool quit;
+    long long n;                     /* what parts count (keys deleted, ...) */
+    void *asker;                     /* the connection's, for the router */
 };
+
+/* Where the parts of a command run: at_key runs part(c) where the key
+ * c->args[1] lives, everywhere on every keyspace in turn; both return
+ * once it is done. */
+struct router {
+    void (*at_key)(struct call *c, void (*part)(struct call *));
+    void (*everywhere)(struct call *c, void (*part)(struct call *));
+};
+
+static void run_here(struct call *c, void (*part)(struct call *))
+{
+    part(c);
+}
+
+static struct router router = {run_here, run_here};
 
 static const char *arg(const struct call *c, size_t i)
 {
@@ -349,20 +370,39 @@ static void cmd_set(struct call *c)
         put_text(c->out, "+OK\r\n");
 }
 
+/* Run 'part' for each key of a multi-key command, in order, where the
+ * key lives: each part sees the command's name, its key and, with 'step'
+ * 2, the value after it. Their counts add up in c->n. */
+static void each_key(struct call *c, size_t step, void (*part)(struct call *))
+{
+    for (size_t i = 1; i + step - 1 < c->argc; i += step) {
+        struct resp_arg args[3] = {c->args[0], c->args[i], c->args[i + step - 1]};
+        struct call one = {c->base, args, 1 + step, c->out, false, 0, c->asker};
+        router.at_key(&one, part);
+        c->n += one.n;
+    }
+}
+
+static void del_part(struct call *c)
+{
+    c->n = db_delete(arg(c, 1), c->args[1].len);
+}
+
+static void exists_part(struct call *c)
+{
+    c->n = db_get(arg(c, 1), c->args[1].len) != NULL;
+}
+
 static void cmd_del(struct call *c)
 {
-    long long n = 0;
-    for (size_t i = 1; i < c->argc; i++)
-        n += db_delete(arg(c, i), c->args[i].len);
-    put_int(c->out, ':', n);
+    each_key(c, 1, del_part);
+    put_int(c->out, ':', c->n);
 }
 
 static void cmd_exists(struct call *c)
 {
-    long long n = 0;
-    for (size_t i = 1; i < c->argc; i++)
-        n += db_get(arg(c, i), c->args[i].len) != NULL;
-    put_int(c->out, ':', n);
+    each_key(c, 1, exists_part);
+    put_int(c->out, ':', c->n);
 }
 
 static void add_to(struct call *c, long long by)
@@ -415,35 +455,45 @@ static void cmd_decrby(struct call *c)
     add_by(c, -1);
 }
 
+static void mset_part(struct call *c)
+{
+    if (!db_set(arg(c, 1), c->args[1].len, arg(c, 2), c->args[2].len, 0))
+        c->out->failed = true;
+}
+
+/* Each pair is set where its key lives: across threads, a client reading
+ * while another runs MSET may see some of the keys set and not others. */
 static void cmd_mset(struct call *c)
 {
     if (c->argc % 2 == 0) {
         put_error(c->out, "ERR wrong number of arguments for 'mset' command");
         return;
     }
-    for (size_t i = 1; i < c->argc; i += 2)
-        if (!db_set(arg(c, i), c->args[i].len, arg(c, i + 1), c->args[i + 1].len, 0)) {
-            c->out->failed = true;
-            return;
-        }
+    each_key(c, 2, mset_part);
     put_text(c->out, "+OK\r\n");
 }
 
 static void cmd_mget(struct call *c)
 {
     put_int(c->out, '*', (long long)c->argc - 1);
-    for (size_t i = 1; i < c->argc; i++) {
-        struct entry *e = db_get(arg(c, i), c->args[i].len);
-        if (e == NULL)
-            put_nil(c->out);
-        else
-            put_bulk(c->out, e->data + e->key_len, e->value_len);
-    }
+    each_key(c, 1, cmd_get);
+}
+
+static void dbsize_part(struct call *c)
+{
+    c->n += (long long)db_size();
 }
 
 static void cmd_dbsize(struct call *c)
 {
-    put_int(c->out, ':', (long long)db_size());
+    router.everywhere(c, dbsize_part);
+    put_int(c->out, ':', c->n);
+}
+
+static void flush_part(struct call *c)
+{
+    (void)c;
+    db_flush();
 }
 
 static void cmd_flushall(struct call *c)
@@ -452,7 +502,7 @@ static void cmd_flushall(struct call *c)
         put_error(c->out, "ERR syntax error");
         return;
     }
-    db_flush();
+    router.everywhere(c, flush_part);
     put_text(c->out, "+OK\r\n");
 }
 
@@ -499,16 +549,20 @@ struct command {
     const char *name;
     void (*run)(struct call *);
     int arity;                       /* as Redis: n exactly, -n at least n */
+    bool keyed;                      /* all of it runs where its key, args[1], lives */
 };
 
 static const struct command commands[] = {
-    {"GET", cmd_get, 2},         {"SET", cmd_set, -3},         {"PING", cmd_ping, -1},
-    {"INCR", cmd_incr, 2},       {"DECR", cmd_decr, 2},        {"INCRBY", cmd_incrby, 3},
-    {"DECRBY", cmd_decrby, 3},   {"MSET", cmd_mset, -3},       {"MGET", cmd_mget, -2},
-    {"DEL", cmd_del, -2},        {"EXISTS", cmd_exists, -2},   {"ECHO", cmd_echo, 2},
-    {"DBSIZE", cmd_dbsize, 1},   {"FLUSHALL", cmd_flushall, -1}, {"FLUSHDB", cmd_flushall, -1},
-    {"SELECT", cmd_select, 2},   {"QUIT", cmd_quit, -1},       {"CONFIG", cmd_config, -2},
-    {"COMMAND", cmd_command, -1},
+    {"GET", cmd_get, 2, true},          {"SET", cmd_set, -3, true},
+    {"PING", cmd_ping, -1, false},      {"INCR", cmd_incr, 2, true},
+    {"DECR", cmd_decr, 2, true},        {"INCRBY", cmd_incrby, 3, true},
+    {"DECRBY", cmd_decrby, 3, true},    {"MSET", cmd_mset, -3, false},
+    {"MGET", cmd_mget, -2, false},      {"DEL", cmd_del, -2, false},
+    {"EXISTS", cmd_exists, -2, false},  {"ECHO", cmd_echo, 2, false},
+    {"DBSIZE", cmd_dbsize, 1, false},   {"FLUSHALL", cmd_flushall, -1, false},
+    {"FLUSHDB", cmd_flushall, -1, false}, {"SELECT", cmd_select, 2, false},
+    {"QUIT", cmd_quit, -1, false},      {"CONFIG", cmd_config, -2, false},
+    {"COMMAND", cmd_command, -1, false},
 };
 
 static void execute(struct call *c)
@@ -523,7 +577,10 @@ static void execute(struct call *c)
             put_error(c->out, "ERR wrong number of arguments for '%s' command", cmd->name);
             return;
         }
-        cmd->run(c);
+        if (cmd->keyed)
+            router.at_key(c, cmd->run);
+        else
+            cmd->run(c);
         return;
     }
     int n = c->args[0].len > 64 ? 64 : (int)c->args[0].len;
@@ -541,6 +598,7 @@ struct client {
     size_t len, cap;
     struct resp_command cmd;
     struct reply out;
+    void *asker;                     /* given to the router with each call */
 };
 
 /* Run every whole command at the start of the buffer; the bytes used,
@@ -558,7 +616,8 @@ static size_t run_commands(struct client *cl, bool *go_on)
             *go_on = false;
             break;
         }
-        struct call call = {cl->buf + used, cl->cmd.args, cl->cmd.count, &cl->out, false};
+        struct call call = {cl->buf + used, cl->cmd.args, cl->cmd.count, &cl->out, false, 0,
+                            cl->asker};
         execute(&call);
         *go_on = !call.quit;
         used += cl->cmd.length;

@@ -1,7 +1,8 @@
 /* server.h - what the example servers share: their options, one runtime
  * per thread on its own SO_REUSEPORT socket, a coroutine per connection,
  * and a clean stop on SIGINT or SIGTERM. A server includes it and calls
- * serve_main() with the function that talks to one client.
+ * serve_main() with a struct server: the function that talks to one
+ * client, and what each thread does first and last.
  *
  *     ./NAME [--port N] [--threads N]
  *
@@ -36,6 +37,17 @@
  * server stops); the caller closes 'fd'. */
 typedef void (*serve_fn)(int fd);
 
+struct server {
+    serve_fn serve;
+    int default_port;
+    /* Optional. Once, with the number of threads, before they start; on
+     * each thread, before it accepts; and after its connections have
+     * closed, before the thread ends. */
+    void (*prepare)(int threads);
+    void (*thread_start)(int index);
+    void (*thread_end)(void);
+};
+
 struct connection {
     struct connection *prev, *next;
     struct shard *shard;
@@ -46,7 +58,8 @@ struct connection {
 /* One thread's share of the server: its socket and its connections. */
 struct shard {
     pthread_t thread;
-    serve_fn serve;
+    const struct server *server;
+    int index;
     int listener;
     int stop;                        /* readable (end of file) when stopping */
     struct connection live;          /* the list's head */
@@ -56,7 +69,7 @@ struct shard {
 static void connection_main(void *arg)
 {
     struct connection *c = arg;
-    c->shard->serve(c->fd);
+    c->shard->server->serve(c->fd);
     co_close(c->fd);
     c->prev->next = c->next;
     c->next->prev = c->prev;
@@ -102,6 +115,8 @@ static void *shard_main(void *arg)
     struct shard *s = arg;
     char byte;
     s->live.prev = s->live.next = &s->live;
+    if (s->server->thread_start != NULL)
+        s->server->thread_start(s->index);
     sp_ctx acceptor = create_ctx(accept_loop, s);
     if (acceptor == NULL) {
         perror("server: create_ctx");
@@ -117,6 +132,8 @@ static void *shard_main(void *arg)
     while (s->count > 0)
         yield_ctx();
     co_close(s->listener);
+    if (s->server->thread_end != NULL)
+        s->server->thread_end();
     return NULL;
 }
 
@@ -134,11 +151,13 @@ static int parse_option(int argc, char **argv, int i, const char *name, int *val
     return 1;
 }
 
-/* Listen with 'threads' threads (at most 'max_threads') and serve every
- * connection with 'serve' until SIGINT or SIGTERM. */
-static int serve_main(int argc, char **argv, serve_fn serve, int default_port, int max_threads)
+#define MAX_THREADS 64
+
+/* Listen with --threads threads and serve every connection until SIGINT
+ * or SIGTERM. */
+static int serve_main(int argc, char **argv, const struct server *server)
 {
-    int port = default_port, threads = 1, pipe_fds[2];
+    int port = server->default_port, threads = 1, pipe_fds[2];
     for (int i = 1; i < argc; i++) {
         if (parse_option(argc, argv, i, "--port", &port) || parse_option(argc, argv, i, "--threads", &threads)) {
             i++;
@@ -147,9 +166,8 @@ static int serve_main(int argc, char **argv, serve_fn serve, int default_port, i
         fprintf(stderr, "usage: %s [--port N] [--threads N]\n", argv[0]);
         return 2;
     }
-    if (threads < 1 || threads > max_threads) {
-        fprintf(stderr, "%s: --threads must be from 1 to %d%s\n", argv[0], max_threads,
-                max_threads == 1 ? ": this server's keyspace is not shared between threads" : "");
+    if (threads < 1 || threads > MAX_THREADS) {
+        fprintf(stderr, "%s: --threads must be from 1 to %d\n", argv[0], MAX_THREADS);
         return 2;
     }
     sigset_t stop_signals;
@@ -164,7 +182,8 @@ static int serve_main(int argc, char **argv, serve_fn serve, int default_port, i
         return 1;
     }
     for (int i = 0; i < threads; i++) {
-        shards[i].serve = serve;
+        shards[i].server = server;
+        shards[i].index = i;
         shards[i].stop = pipe_fds[0];
         shards[i].listener = co_listen("127.0.0.1", port, threads > 1 ? CO_REUSEPORT : 0);
         if (shards[i].listener < 0) {
@@ -173,6 +192,8 @@ static int serve_main(int argc, char **argv, serve_fn serve, int default_port, i
         }
         port = co_port(shards[i].listener);      /* the one picked for --port 0 */
     }
+    if (server->prepare != NULL)
+        server->prepare(threads);
     for (int i = 0; i < threads; i++)
         pthread_create(&shards[i].thread, NULL, shard_main, &shards[i]);
     printf("listening on 127.0.0.1:%d\n", port);

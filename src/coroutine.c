@@ -59,11 +59,14 @@ static void thread_exit(void *unused)
                current->id);
     for (size_t i = 0; i < g_ctx.len; i++) {
         struct s_ctx *ctx = g_ctx.items[i];
+        if (ctx->wait.waiting)
+            unwait(ctx);
         if (ctx->state == CTX_LIVE)
             free_ctx_stack(ctx);
         ctx_retire(ctx);
     }
     ctx_array_free(&g_ctx);
+    inbox_close();
     runtime_thread_exit();
     ctx_hand_over_spares();
     stack_thread_exit();

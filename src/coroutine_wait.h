@@ -183,7 +183,7 @@ int co_listen(const char *host, int port, int flags);
 int co_port(int fd);
 
 /* A non-blocking, close-on-exec TCP socket connected to 'host' and 'port'.
- * A name is resolved on a thread of its own (getaddrinfo blocks), so this
+ * A name is resolved by co_offload() (getaddrinfo blocks), so this
  * thread's other coroutines run meanwhile; each address is tried in turn.
  * The descriptor, or -1 with errno: ETIMEDOUT, ECANCELED, EHOSTUNREACH
  * (the name has no address), or the last connect(2) error. */
@@ -216,6 +216,35 @@ int co_join(sp_ctx ctx, int64_t deadline);
  * or pthread_sigmask(), before starting threads), or the kernel may hand
  * them to a thread that does not block them. */
 int co_wait_signal(const int *signals, int count, int64_t deadline);
+
+/* ==== Blocking work ===================================================== */
+
+/* Run fn(arg) on a worker thread while the caller waits, so a call that
+ * blocks (a computation, a read of a regular file, a library that does
+ * its own I/O) stops no other coroutine of this thread. The workers are
+ * one pool for the process: up to 16 threads, started as work comes and
+ * kept, with every signal blocked; work waits in a queue, oldest first,
+ * while all of them are busy.
+ *
+ * 0 once fn(arg) has returned: what it left in 'arg' is the caller's.
+ * Otherwise -1 with errno, and fn's results must not be used:
+ *   ETIMEDOUT  the deadline passed (with 0, or one already past, fn never
+ *              runs);
+ *   ECANCELED  co_cancel (if it came first, fn never runs);
+ *   EINVAL     'fn' is NULL;
+ *   ENOMEM, EMFILE, EAGAIN  no memory, descriptor or worker thread.
+ * On a failure fn may still be running. With a 'drop' call, every failure
+ * gives 'arg' to the pool, which calls drop(arg) once, when fn is done
+ * with it or will never start, on this thread or a worker's. Without one
+ * (NULL), 'arg' stays the caller's, so the call returns only when fn is
+ * done with it, however long after the deadline or the cancel.
+ * Destroying a coroutine that waits here ends the wait as a cancel does,
+ * unseen by its code.
+ * Aborts: destroying a coroutine (or exiting its thread) while fn runs for
+ * it with no drop call, which would free 'arg' under fn.
+ * After fork(), work offloaded before it never completes in the child:
+ * its waits end only by their deadlines or cancels. */
+int co_offload(void (*fn)(void *arg), void *arg, void (*drop)(void *arg), int64_t deadline);
 
 #ifdef __cplusplus
 }

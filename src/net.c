@@ -8,11 +8,9 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "coroutine_wait.h"
@@ -167,70 +165,44 @@ int co_port(int fd)
 /* }===================================================================== */
 
 /* {=====================================================================
- * Dialing: names are resolved on a thread of their own
+ * Dialing: names are resolved by a worker thread (co_offload)
  * ====================================================================== */
 
-/* Shared by the dialing coroutine and the resolving thread; whichever is
- * done with it last frees it, so a dial that gives up (deadline, cancel)
- * leaves nothing behind. */
+/* The worker's argument; a dial that gives up (deadline, cancel) leaves
+ * it to the pool, which frees it with lookup_free. */
 struct lookup {
     char *host;
     char port[8];
     struct addrinfo *result;
     int status;                  /* getaddrinfo's */
-    int done;                    /* an eventfd, written when resolved */
-    int users;                   /* atomic: 2, then 1, then 0 */
-    int resolved;                /* atomic: 'status' and 'result' are set */
 };
 
-static void lookup_drop(struct lookup *l)
+static void lookup_free(void *arg)
 {
-    if (__atomic_sub_fetch(&l->users, 1, __ATOMIC_ACQ_REL) != 0)
-        return;
+    struct lookup *l = arg;
     if (l->result != NULL)
         freeaddrinfo(l->result);
-    close(l->done);
     free(l->host);
     free(l);
 }
 
-static void *resolve(void *arg)
+static void resolve(void *arg)
 {
     struct lookup *l = arg;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
     l->status = getaddrinfo(l->host, l->port, &hints, &l->result);
-    __atomic_store_n(&l->resolved, 1, __ATOMIC_RELEASE);
-    uint64_t one = 1;
-    ssize_t n = write(l->done, &one, sizeof one);
-    (void)n;
-    lookup_drop(l);
-    return NULL;
 }
 
-static struct lookup *lookup_start(const char *host, int port)
+static struct lookup *lookup_new(const char *host, int port)
 {
     struct lookup *l = calloc(1, sizeof *l);
-    pthread_t thread;
-    pthread_attr_t attr;
-    if (l == NULL || (l->host = strdup(host)) == NULL)
-        goto fail;
-    if ((l->done = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
-        goto fail;
+    if (l == NULL || (l->host = strdup(host)) == NULL) {
+        free(l);
+        errno = ENOMEM;
+        return NULL;
+    }
     snprintf(l->port, sizeof l->port, "%d", port);
-    l->users = 2;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int err = pthread_create(&thread, &attr, resolve, l);
-    pthread_attr_destroy(&attr);
-    if (err == 0)
-        return l;
-    close(l->done);
-    errno = err;
-fail:
-    if (l != NULL)
-        free(l->host);
-    free(l);
-    return NULL;
+    return l;
 }
 
 /* Try each address in turn: the connected socket, or -1 with the last
@@ -253,19 +225,6 @@ static int connect_any(const struct addrinfo *ai, int64_t deadline)
     return -1;
 }
 
-/* Until the resolving thread is done: 0, or -1 with errno. */
-static int lookup_wait(struct lookup *l, int64_t deadline)
-{
-    uint64_t count;
-    while (read(l->done, &count, sizeof count) < 0)
-        if (errno != EAGAIN || wait_fd(l->done, CO_READABLE, deadline, true) != 0)
-            return -1;
-    if (__atomic_load_n(&l->resolved, __ATOMIC_ACQUIRE))
-        return 0;
-    errno = EIO;
-    return -1;
-}
-
 int co_dial(const char *host, int port, int64_t deadline)
 {
     union address a;
@@ -278,19 +237,16 @@ int co_dial(const char *host, int port, int64_t deadline)
         struct addrinfo ai = {.ai_family = a.any.sa_family, .ai_addr = &a.any, .ai_addrlen = len};
         return connect_any(&ai, deadline);
     }
-    struct lookup *l = lookup_start(host, port);
-    if (l == NULL)
-        return -1;
+    struct lookup *l = lookup_new(host, port);
+    if (l == NULL || co_offload(resolve, l, lookup_free, deadline) != 0)
+        return -1;                       /* 'l' is the pool's now, or was never made */
     int fd = -1;
-    if (lookup_wait(l, deadline) == 0) {
-        if (l->status == 0)
-            fd = connect_any(l->result, deadline);
-        else
-            errno = EHOSTUNREACH;
-    }
+    if (l->status == 0)
+        fd = connect_any(l->result, deadline);
+    else
+        errno = EHOSTUNREACH;
     int err = errno;
-    forget_fd(l->done);
-    lookup_drop(l);
+    lookup_free(l);
     errno = err;
     return fd;
 }

@@ -58,6 +58,10 @@ static void leave_tables(struct s_ctx *ctx)
         w->fd = -1;
         rt.fd_waits--;
     }
+    if (w->work != NULL) {
+        w->work = NULL;
+        rt.work_waits--;
+    }
     w->joining = NULL;
     w->waiting = false;
 }
@@ -73,6 +77,12 @@ void wake(struct s_ctx *ctx, int result)
 
 void unwait(struct s_ctx *ctx)
 {
+    if (ctx->wait.work != NULL && ctx->wait.work->drop == NULL)
+        misuse("coroutine %zu is destroyed while a worker thread runs work for it with no "
+               "drop call: the work's argument would be freed under it",
+               ctx->id);
+    if (ctx->wait.work != NULL)          /* not started yet: never start */
+        __atomic_store_n(&ctx->wait.work->abandoned, 1, __ATOMIC_RELEASE);
     leave_tables(ctx);
 }
 

@@ -30,7 +30,46 @@ struct runtime {
     size_t fd_waits;             /* of those, waiting on a descriptor */
     struct s_ctx *poller;        /* its coroutine (wait.c), or NULL; in the
                                     rotation while its 'next' is set */
+    struct inbox *inbox;         /* work done for it by other threads, or NULL */
+    size_t work_waits;           /* contexts waiting for such work */
 };
+
+/* A blocking call run on a worker thread for a context of this one
+ * (offload.c). Its waiter sits in 'waiters' and leaves it when its wait
+ * ends for any reason; done, the work is posted to its thread's inbox,
+ * which wakes the waiter if there still is one, and otherwise gives 'arg'
+ * to 'drop' and frees the work. */
+struct work {
+    void (*fn)(void *arg);
+    void *arg;
+    void (*drop)(void *arg);
+    struct waitq waiters;        /* touched by the owning thread only */
+    struct inbox *inbox;         /* the owning thread's */
+    struct work *next;           /* in the pool's queue, then in the inbox */
+    int abandoned;               /* atomic: nobody waits any more, skip 'fn' */
+};
+
+/* The running thread's inbox, made and watched by its poller at the first
+ * call, expecting one more work: 0, or an errno. */
+HIDDEN int inbox_expect(struct work *w);
+
+/* From any thread: 'w' is done. Its thread's poller is woken (once per
+ * burst), or, if that thread has exited, 'w' is dropped here. */
+HIDDEN void inbox_post(struct work *w);
+
+/* Whether 'fd' is the running thread's inbox. */
+HIDDEN bool inbox_is(int fd);
+
+/* The inbox's descriptor said something came: wake each waiter. */
+HIDDEN void inbox_drain(void);
+
+/* After fork, in the child: a new descriptor, 0 or -1 with errno; work
+ * offloaded before the fork never comes. */
+HIDDEN int inbox_renew(void);
+
+/* The thread exits, its waiters gone: work still to come is dropped by
+ * the workers. */
+HIDDEN void inbox_close(void);
 
 /* A place in a queue of waiting contexts (a channel's senders, a mutex's
  * waiters), kept on the waiting context's stack; a select has several,

@@ -65,7 +65,8 @@ static void poller_in(void)
 int wait_park(void)
 {
     struct s_ctx *self = current;
-    if (self->wait.deadline != CO_FOREVER || self->wait.fd >= 0 || self->next == self)
+    if (self->wait.deadline != CO_FOREVER || self->wait.fd >= 0 || self->wait.work != NULL ||
+        self->next == self)
         poller_in();
     if (tracing())
         trace_event(TRACE_WAITS, self->id);
@@ -98,6 +99,10 @@ static void ready(struct fd_slot *slot, int side)
 
 static void deliver(const struct poll_event *e)
 {
+    if (inbox_is(e->fd)) {
+        inbox_drain();
+        return;
+    }
     if ((size_t)e->fd >= rt.fds_len)
         return;
     struct fd_slot *slot = &rt.fds[e->fd];
@@ -151,11 +156,11 @@ static void poll_once(void)
     if (!others) {
         bool due;                           /* never: a look, not a take */
         struct s_ctx *first = timer_first(&rt.timers, INT64_MIN, &due);
-        if (first == NULL && rt.fd_waits == 0)
+        if (first == NULL && rt.fd_waits == 0 && rt.work_waits == 0)
             deadlock();
         timeout = first == NULL ? -1 : first->wait.deadline - co_now();
         timeout = timeout < 0 && first != NULL ? 0 : timeout;
-    } else if (rt.fd_waits == 0) {
+    } else if (rt.fd_waits == 0 && rt.work_waits == 0) {
         return;
     }
     int n = poll_wait(rt.poll_fd, timeout, events, POLL_BATCH);
@@ -172,7 +177,7 @@ static void poller(void *unused)
     (void)unused;
     for (;;) {
         poll_once();
-        if (rt.fd_waits == 0 && rt.timers.heap.len == 0)     /* nothing to watch: rest */
+        if (rt.fd_waits == 0 && rt.work_waits == 0 && rt.timers.heap.len == 0)  /* rest */
             step_out(current);
         else
             yield_ctx();
@@ -220,7 +225,7 @@ static int renew_after_fork(void)
         if (slot->registered && poll_add(fd, (int)i, slot->generation) != 0)
             return -1;
     }
-    return 0;
+    return inbox_renew();
 }
 
 static int start_runtime(void)

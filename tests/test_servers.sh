@@ -61,44 +61,58 @@ clients() {
 # {=====================================================================
 # resp_server
 # ======================================================================
-start resp_server
-cli() { redis-cli -p "$port" "$@"; }
-check "redis-cli: SET then GET" sh -c "[ \"\$(redis-cli -p $port set greeting hello)\" = OK ] &&
-    [ \"\$(redis-cli -p $port get greeting)\" = hello ]"
-check "redis-cli: INCR counts, INCR of text is an error" sh -c "
-    [ \"\$(redis-cli -p $port incr n)\" = 1 ] && [ \"\$(redis-cli -p $port incr n)\" = 2 ] &&
-    redis-cli -p $port incr greeting | grep -q 'ERR value is not an integer'"
-check "redis-cli: MSET and MGET, nil for a missing key" sh -c "
-    [ \"\$(redis-cli -p $port mset a 1 b 2)\" = OK ] &&
-    [ \"\$(redis-cli -p $port mget a nothing b | tr '\n' ,)\" = '1,,2,' ]"
-check "redis-cli: SET EX expires" sh -c "
-    redis-cli -p $port set soon v px 200 >/dev/null && [ \"\$(redis-cli -p $port exists soon)\" = 1 ] &&
-    sleep 0.3 && [ \"\$(redis-cli -p $port get soon)\" = '' ] &&
-    [ \"\$(redis-cli -p $port exists soon)\" = 0 ]"
-check "redis-cli: DEL, EXISTS, DBSIZE, FLUSHALL" sh -c "
-    [ \"\$(redis-cli -p $port del a b nothing)\" = 2 ] && [ \"\$(redis-cli -p $port dbsize)\" = 2 ] &&
-    [ \"\$(redis-cli -p $port flushall)\" = OK ] && [ \"\$(redis-cli -p $port dbsize)\" = 0 ]"
+# resp_checks [--threads N]: the same checks against one thread or N,
+# whose keyspace is sharded over them
+resp_checks() {
+    start resp_server "$@"
+    local t=${2:+ (threads $2)}
+    check "redis-cli: SET then GET$t" sh -c "[ \"\$(redis-cli -p $port set greeting hello)\" = OK ] &&
+        [ \"\$(redis-cli -p $port get greeting)\" = hello ]"
+    check "redis-cli: INCR counts, INCR of text is an error$t" sh -c "
+        [ \"\$(redis-cli -p $port incr n)\" = 1 ] && [ \"\$(redis-cli -p $port incr n)\" = 2 ] &&
+        redis-cli -p $port incr greeting | grep -q 'ERR value is not an integer'"
+    check "redis-cli: 30 keys SET on 30 connections, read on 30 others$t" sh -c "
+        for i in \$(seq 30); do redis-cli -p $port set key\$i value\$i >/dev/null; done
+        for i in \$(seq 30); do [ \"\$(redis-cli -p $port get key\$i)\" = value\$i ] || exit 1; done"
+    check "redis-cli: MSET and MGET of many keys, nil for a missing key$t" sh -c "
+        [ \"\$(redis-cli -p $port mset a 1 b 2 c 3 d 4 e 5 f 6)\" = OK ] &&
+        [ \"\$(redis-cli -p $port mget a nothing b c d e f | tr '\n' ,)\" = '1,,2,3,4,5,6,' ]"
+    check "redis-cli: SET EX expires$t" sh -c "
+        redis-cli -p $port set soon v px 200 >/dev/null && [ \"\$(redis-cli -p $port exists soon)\" = 1 ] &&
+        sleep 0.3 && [ \"\$(redis-cli -p $port get soon)\" = '' ] &&
+        [ \"\$(redis-cli -p $port exists soon)\" = 0 ]"
+    check "redis-cli: DEL, EXISTS, DBSIZE, FLUSHALL$t" sh -c "
+        [ \"\$(redis-cli -p $port exists a b c nothing a)\" = 4 ] &&
+        [ \"\$(redis-cli -p $port del a b c d e f nothing)\" = 6 ] &&
+        [ \"\$(redis-cli -p $port dbsize)\" = 32 ] &&
+        [ \"\$(redis-cli -p $port flushall)\" = OK ] && [ \"\$(redis-cli -p $port dbsize)\" = 0 ]"
+    check "redis-cli: a 16 MiB binary value goes in and comes back$t" sh -c "
+        redis-cli -p $port -x set big <'$work/big' >/dev/null &&
+        redis-cli -p $port get big | head -c 16777216 | cmp - '$work/big'"
+    check "redis-benchmark: SET, GET, INCR with no errors$t" sh -c "
+        redis-benchmark -p $port -t set,get,incr -n 20000 -c 20 -q 2>&1 | tee '$work/bench' &&
+        [ \$(grep -c 'requests per second' '$work/bench') = 3 ] && ! grep -qi error '$work/bench'"
+    check "redis-benchmark: pipelined 16 deep$t" sh -c "
+        redis-benchmark -p $port -t set,get -n 20000 -c 20 -P 16 -q 2>&1 | tee '$work/bench' &&
+        [ \$(grep -c 'requests per second' '$work/bench') = 2 ]"
+    check "INCR from 50 clients at once loses nothing$t" sh -c "
+        redis-cli -p $port set c 0 >/dev/null &&
+        redis-benchmark -p $port -n 10000 -c 50 -q incr c >/dev/null 2>&1 &&
+        [ \"\$(redis-cli -p $port get c)\" = 10000 ]"
+    check "redis-benchmark -t incr from 50 clients ends at exactly the count$t" sh -c "
+        redis-cli -p $port del counter:__rand_int__ >/dev/null &&
+        redis-benchmark -p $port -t incr -n 10000 -c 50 -q >/dev/null 2>&1 &&
+        [ \"\$(redis-cli -p $port get counter:__rand_int__)\" = 10000 ]"
+    check "rude clients (resp$t)" clients resp-faults "$port"
+    check "resp_server gives back every descriptor$t" fds_back
+    check "resp_server exits 0 on SIGTERM, closing its connections$t" stops_cleanly
+}
 head -c 16777216 /dev/urandom >"$work/big"
-check "redis-cli: a 16 MiB binary value goes in and comes back" sh -c "
-    redis-cli -p $port -x set big <'$work/big' >/dev/null &&
-    redis-cli -p $port --no-raw strlen big >/dev/null;
-    redis-cli -p $port get big | head -c 16777216 | cmp - '$work/big'"
-check "redis-benchmark: SET, GET, INCR with no errors" sh -c "
-    redis-benchmark -p $port -t set,get,incr -n 20000 -c 20 -q 2>&1 | tee '$work/bench' &&
-    [ \$(grep -c 'requests per second' '$work/bench') = 3 ] && ! grep -qi error '$work/bench'"
-check "redis-benchmark: pipelined 16 deep" sh -c "
-    redis-benchmark -p $port -t set,get -n 20000 -c 20 -P 16 -q 2>&1 | tee '$work/bench' &&
-    [ \$(grep -c 'requests per second' '$work/bench') = 2 ]"
-check "INCR from 50 clients at once loses nothing" sh -c "
-    redis-cli -p $port set c 0 >/dev/null &&
-    redis-benchmark -p $port -n 10000 -c 50 -q incr c >/dev/null 2>&1 &&
-    [ \"\$(redis-cli -p $port get c)\" = 10000 ]"
-check "rude clients (resp)" clients resp-faults "$port"
-check "resp_server gives back every descriptor" fds_back
-check "resp_server exits 0 on SIGTERM, closing its connections" stops_cleanly
-check "resp_server --threads 2 is refused, saying why" sh -c "
-    out=\$('$build/examples/resp_server' --threads 2 2>&1); [ \$? = 2 ] &&
-    echo \"\$out\" | grep -q 'not shared between threads'"
+resp_checks
+resp_checks --threads 2
+check "resp_server --threads 0 is refused, saying why" sh -c "
+    out=\$('$build/examples/resp_server' --threads 0 2>&1); [ \$? = 2 ] &&
+    echo \"\$out\" | grep -q 'threads must be from 1 to'"
 # }=====================================================================
 
 # {=====================================================================

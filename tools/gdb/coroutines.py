@@ -90,6 +90,10 @@ def waits_for(ctx):
                                   "writable" if int(wait["what"]) == 2 else "readable"))
     if int(wait["joining"]) != 0:
         what.append("coroutine %d to finish" % int(wait["joining"]["id"]))
+    elif int(wait["work"]) != 0:
+        what.append("work offloaded to a worker thread")
+    elif int(wait["nodes"]) != 0:
+        what.append("a channel or lock")
     deadline = int(wait["deadline"])
     if deadline != CO_FOREVER:
         left = deadline - time.clock_gettime_ns(time.CLOCK_MONOTONIC)
