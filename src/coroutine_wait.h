@@ -237,7 +237,10 @@ int co_wait_signal(const int *signals, int count, int64_t deadline);
  * gives 'arg' to the pool, which calls drop(arg) once, when fn is done
  * with it or will never start, on this thread or a worker's. Without one
  * (NULL), 'arg' stays the caller's, so the call returns only when fn is
- * done with it, however long after the deadline or the cancel.
+ * done with it, however long after the deadline or the cancel. 'drop' may
+ * run on a worker thread or inside this thread's poller: it frees, and
+ * makes no coroutine call. 'fn' runs on a worker thread: coroutines it
+ * makes are that thread's.
  * Destroying a coroutine that waits here ends the wait as a cancel does,
  * unseen by its code.
  * Aborts: destroying a coroutine (or exiting its thread) while fn runs for

@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "chan_walk.h"
 #include "coroutine_chan.h"
@@ -542,6 +544,47 @@ TEST(two_threads_ping_pong_through_mailboxes)
     co_mbox_close(to_echo);                          /* the echo thread ends */
     pthread_join(t, NULL);
     co_mbox_destroy(to_main);
+}
+
+/* What a message points to: written before the send, or (the planted
+ * race) after it. */
+static int before_send, after_send;
+
+static void *hand_over(void *arg)
+{
+    int *p = &before_send;
+    before_send = 42;
+    CHECK_EQ(co_mbox_send(inbox, &p), 0);
+    if (arg != NULL) {
+        usleep(50 * 1000);                           /* after the read, as a rule */
+        after_send = 7;                              /* but nothing orders the two */
+    }
+    return NULL;
+}
+
+static void receive_handed_over(void *plant)
+{
+    pthread_t t;
+    int *p;
+    inbox = co_mbox_create(sizeof p);
+    pthread_create(&t, NULL, hand_over, plant);
+    CHECK_EQ(co_mbox_recv(inbox, &p, co_now() + 30 * CO_SEC), 0);
+    CHECK_EQ(*p, 42);                                /* ordered by the mailbox */
+    if (plant != NULL)
+        printf("read %d\n", after_send);            /* races with the write */
+    pthread_join(t, NULL);
+    co_mbox_destroy(inbox);
+}
+
+TEST(a_mailbox_orders_the_threads_and_a_planted_race_is_still_found)
+{
+    if (test_sanitizer != NULL && strcmp(test_sanitizer, "ThreadSanitizer") == 0) {
+        /* first: TSan refuses threads in a child forked with threads */
+        struct death d = run_in_child(receive_handed_over, (void *)1);
+        CHECK(strstr(d.message, "ThreadSanitizer: data race") != NULL);
+        CHECK(strstr(d.message, "hand_over") != NULL);
+    }
+    receive_handed_over(NULL);                       /* clean, under TSan too */
 }
 
 static void receive_with_cancel(void *arg)

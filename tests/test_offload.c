@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "coroutine.h"
@@ -243,6 +245,26 @@ TEST(offload_workers_never_take_a_signal_meant_for_a_signalfd)
     struct job j = {0};
     CHECK_EQ(co_offload(raise_soon, &j, NULL, CO_FOREVER), 0);
     CHECK_EQ(co_wait_signal(&sig, 1, co_now() + 5 * CO_SEC), SIGUSR1);
+}
+
+TEST(a_forked_child_offloads_with_workers_of_its_own)
+{
+    if (test_sanitizer != NULL && strcmp(test_sanitizer, "ThreadSanitizer") == 0)
+        test_skip("ThreadSanitizer refuses new threads in a child forked with threads");
+    struct job j = {.input = 8};
+    CHECK_EQ(co_offload(blocking_square, &j, NULL, CO_FOREVER), 0);    /* the parent's pool */
+    pid_t child = fork();
+    CHECK(child >= 0);
+    if (child == 0) {
+        struct job k = {.input = 9};
+        int ok = co_offload(blocking_square, &k, NULL, co_now() + 10 * CO_SEC) == 0 &&
+                 k.output == 81;
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    CHECK_EQ(waitpid(child, &status, 0), child);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ(co_offload(blocking_square, &j, NULL, CO_FOREVER), 0);    /* and still here */
 }
 
 static void destroy_while_dropless_work_runs(void *unused)
