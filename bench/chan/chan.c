@@ -2,7 +2,8 @@
  * value ping-ponged over an unbuffered channel, a producer and a consumer
  * over a buffered one of 128, a consumer selecting over four channels, and
  * the floor: two bare switch_ctx calls; between two threads, a round trip
- * through mailboxes, and through a pair of pipes. Prints "NAME: X ns" per
+ * through mailboxes, and through a pair of pipes; and a co_offload of a
+ * function that does nothing. Prints "NAME: X ns" per
  * line, the best of three runs; bench/chan/run.sh compares them with Go's.
  *
  *     chan [N]
@@ -190,6 +191,23 @@ static double pipes(void)
     return ns;
 }
 
+static void nothing(void *unused)
+{
+    (void)unused;
+}
+
+/* ns per co_offload of a function that does nothing: the cost of taking
+ * a call off the thread and back. */
+static double offload(void)
+{
+    long rounds = n / 10;
+    int64_t start = co_now();
+    for (long i = 0; i < rounds; i++)
+        if (co_offload(nothing, NULL, NULL, CO_FOREVER) != 0)
+            abort();
+    return ns_since(start, rounds);
+}
+
 static double best(double (*run)(void))
 {
     double b = run();
@@ -210,5 +228,6 @@ int main(int argc, char **argv)
     printf("two switches: %.2f ns\n", best(two_switches));
     printf("cross-thread ping-pong: %.2f ns\n", best(cross_thread));
     printf("pipe ping-pong: %.2f ns\n", best(pipes));
+    printf("offload: %.2f ns\n", best(offload));
     return 0;
 }

@@ -6,7 +6,8 @@
 #     NAME: ours X ns, Go Y ns, ours/Go Z
 #
 # and the ping-pong against two bare switch_ctx calls, the floor, and the
-# cross-thread round trip against a pair of pipes between two threads. Go
+# cross-thread round trip against a pair of pipes between two threads, and
+# a co_offload of nothing against that pipe round trip. Go
 # runs with GOMAXPROCS=1, and 2 for the cross-thread row (chan.go).
 #
 #     bench/chan/run.sh BUILD_DIR [--quick]
@@ -49,3 +50,6 @@ pipe=$(median "$work/ours" "pipe ping-pong")
 cross=$(median "$work/ours" "cross-thread ping-pong")
 awk -v c="$cross" -v p="$pipe" \
     'BEGIN { printf "cross-thread ping-pong against a pipe between two threads (%.1f ns): %.2fx\n", p, c / p }'
+off=$(median "$work/ours" "offload")
+awk -v o="$off" -v p="$pipe" \
+    'BEGIN { printf "co_offload of a function that does nothing: %.1f ns, %.2fx of the pipe round trip\n", o, o / p }'
