@@ -52,8 +52,12 @@ static void *worker(void *unused)
         pthread_mutex_lock(&pool.lock);
         struct work *w = next_work();
         pthread_mutex_unlock(&pool.lock);
-        if (!__atomic_load_n(&w->abandoned, __ATOMIC_ACQUIRE))
+        int queued = WORK_QUEUED;          /* or abandoned: then not started */
+        if (__atomic_compare_exchange_n(&w->state, &queued, WORK_RUNNING, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
             w->fn(w->arg);
+            __atomic_store_n(&w->state, WORK_DONE, __ATOMIC_RELEASE);
+        }
         inbox_post(w);
     }
     return NULL;
@@ -152,8 +156,8 @@ static int wait_for(struct work *w)
     return wait_park();
 }
 
-/* The caller gave up, but with no drop call 'arg' is still its own: wait,
- * through deadlines and cancels, until the work is done with it. */
+/* The caller gave up while 'fn' runs, but with no drop call 'arg' is
+ * still its own: wait, through deadlines and cancels, until 'fn' is done. */
 static void outwait(struct work *w)
 {
     do
@@ -193,10 +197,9 @@ int co_offload(void (*fn)(void *arg), void *arg, void (*drop)(void *arg), int64_
         free(w);
         return 0;
     }
-    __atomic_store_n(&w->abandoned, 1, __ATOMIC_RELEASE);
-    if (drop == NULL) {
+    if (!work_let_go(w) && drop == NULL) {
         outwait(w);
         free(w);
-    }
+    }                                          /* else the inbox frees it */
     return wait_fail(err);
 }

@@ -77,12 +77,11 @@ void wake(struct s_ctx *ctx, int result)
 
 void unwait(struct s_ctx *ctx)
 {
-    if (ctx->wait.work != NULL && ctx->wait.work->drop == NULL)
+    struct work *w = ctx->wait.work;
+    if (w != NULL && !work_let_go(w) && w->drop == NULL)
         misuse("coroutine %zu is destroyed while a worker thread runs work for it with no "
                "drop call: the work's argument would be freed under it",
                ctx->id);
-    if (ctx->wait.work != NULL)          /* not started yet: never start */
-        __atomic_store_n(&ctx->wait.work->abandoned, 1, __ATOMIC_RELEASE);
     leave_tables(ctx);
 }
 

@@ -46,8 +46,21 @@ struct work {
     struct waitq waiters;        /* touched by the owning thread only */
     struct inbox *inbox;         /* the owning thread's */
     struct work *next;           /* in the pool's queue, then in the inbox */
-    int abandoned;               /* atomic: nobody waits any more, skip 'fn' */
+    int state;                   /* atomic: enum work_state */
 };
+
+enum work_state { WORK_QUEUED, WORK_RUNNING, WORK_DONE, WORK_ABANDONED };
+
+/* The waiter gives 'w' up. True if 'fn' will not touch its argument any
+ * more: it had not started (and now never will), or it is done. */
+static inline bool work_let_go(struct work *w)
+{
+    int seen = WORK_QUEUED;
+    if (__atomic_compare_exchange_n(&w->state, &seen, WORK_ABANDONED, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return true;
+    return seen != WORK_RUNNING;
+}
 
 /* The running thread's inbox, made and watched by its poller at the first
  * call, expecting one more work: 0, or an errno. */

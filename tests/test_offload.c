@@ -267,11 +267,42 @@ TEST(a_forked_child_offloads_with_workers_of_its_own)
     CHECK_EQ(co_offload(blocking_square, &j, NULL, CO_FOREVER), 0);    /* and still here */
 }
 
+static void offload_job(void *job)
+{
+    co_offload(blocking_square, job, NULL, CO_FOREVER);
+}
+
+static void hold_a_worker(void *unused)
+{
+    (void)unused;
+    struct job j = {.input = 1};
+    CHECK_EQ(co_offload(gated_square, &j, NULL, CO_FOREVER), 0);
+}
+
+TEST(destroying_a_coroutine_whose_dropless_offload_has_not_started_is_fine)
+{
+    sp_ctx holders[16];                      /* every worker held at the gate */
+    for (int i = 0; i < 16; i++)
+        holders[i] = create_ctx(hold_a_worker, NULL);
+    co_sleep(co_now() + 50 * CO_MSEC);
+    struct job queued = {.input = 2};
+    sp_ctx c = create_ctx(offload_job, &queued);
+    yield_ctx();                             /* it waits, its work queued */
+    destroy_ctx(c);                          /* so nothing runs on 'queued' */
+    __atomic_store_n(&gate_open, 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < 16; i++) {
+        CHECK_EQ(co_join(holders[i], co_now() + 10 * CO_SEC), 0);
+        destroy_ctx(holders[i]);
+    }
+    CHECK(!queued.started);
+}
+
 static void destroy_while_dropless_work_runs(void *unused)
 {
     (void)unused;
-    sp_ctx c = create_ctx(square_many, (void *)(intptr_t)3);   /* 3: sleeps */
-    yield_ctx();
+    sp_ctx c = create_ctx(hold_a_worker, NULL);
+    while (!__atomic_load_n(&gate_entered, __ATOMIC_SEQ_CST))
+        co_sleep(co_now() + CO_MSEC);      /* until its work runs */
     destroy_ctx(c);
 }
 
