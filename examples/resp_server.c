@@ -146,16 +146,16 @@ static void wait_for_all(int *count)
  * answered either, and the mailboxes can go. */
 static void shard_end(void)
 {
-    db_flush();
+    if (shards.threads > 1) {
+        wait_for_all(&shards.idle);
+        wait_for_all(&shards.quiet);
+        co_mbox_close(shards.mbox[this_shard]);
+        co_join(hop_runner, CO_FOREVER);
+        destroy_ctx(hop_runner);
+        co_mbox_destroy(shards.mbox[this_shard]);
+    }
+    db_flush();                               /* no hop can reach it now */
     free(db.buckets);
-    if (shards.threads == 1)
-        return;
-    wait_for_all(&shards.idle);
-    wait_for_all(&shards.quiet);
-    co_mbox_close(shards.mbox[this_shard]);
-    co_join(hop_runner, CO_FOREVER);
-    destroy_ctx(hop_runner);
-    co_mbox_destroy(shards.mbox[this_shard]);
 }
 
 /* }===================================================================== */

@@ -54,6 +54,20 @@ stops_cleanly() {
     [ $status -eq 0 ] || { echo "exit status $status"; return 1; }
 }
 
+# SIGTERM while 20 clients keep sending: exit 0 all the same.
+stops_under_load() {
+    redis-benchmark -p "$port" -t set,get,mget -n 10000000 -c 20 -q >/dev/null 2>&1 &
+    local bench=$!
+    sleep 0.5
+    kill -TERM $server_pid
+    wait $server_pid
+    status=$?
+    server_pid=
+    kill $bench 2>/dev/null
+    wait $bench 2>/dev/null
+    [ $status -eq 0 ] || { echo "exit status $status"; return 1; }
+}
+
 clients() {
     "$build/server_clients" "$@" | tee "$work/clients" && tail -1 "$work/clients" | grep -q " 0 failed"
 }
@@ -110,6 +124,8 @@ resp_checks() {
 head -c 16777216 /dev/urandom >"$work/big"
 resp_checks
 resp_checks --threads 2
+start resp_server --threads 2
+check "resp_server --threads 2 exits 0 on SIGTERM in the middle of a benchmark" stops_under_load
 check "resp_server --threads 0 is refused, saying why" sh -c "
     out=\$('$build/examples/resp_server' --threads 0 2>&1); [ \$? = 2 ] &&
     echo \"\$out\" | grep -q 'threads must be from 1 to'"
