@@ -138,7 +138,7 @@ sp_ctx create_ctx(coroutine fn, void *arg);
 /* As create_ctx, with a stack of at least 'stack_size' usable bytes. They
  * lie below the first frame, for every id; the size is rounded up to a size
  * class (whole pages, at most three significant bits in their count).
- * Errors as create_ctx, and:
+ * Returns as create_ctx, with these errors too:
  *   EINVAL  'stack_size' is 0
  *   ENOMEM  'stack_size' is too large to map */
 sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size);
@@ -171,26 +171,30 @@ void switch_ctx(sp_ctx ctx);
 
 /* ==== Status ============================================================ */
 
-/* True once the coroutine's function has returned; false for NULL (main).
+/* Whether the coroutine has finished.
+ * Returns true once its function has returned; false for NULL (main).
  * Aborts: 'ctx' was destroyed or belongs to another thread. */
 bool is_ctx_finished(sp_ctx ctx);
 
-/* The running context's id: 0 in main, else unique in the process and
- * fixed for the coroutine's life. */
+/* The running context's id.
+ * Returns 0 in main, else an id unique in the process and fixed for the
+ * coroutine's life. */
 size_t get_ctx_id(void);
 
-/* The id of 'ctx' (0 for NULL, main).
+/* The id of 'ctx'.
+ * Returns it, as get_ctx_id would in 'ctx'; 0 for NULL (main).
  * Aborts: 'ctx' was destroyed or belongs to another thread. */
 size_t get_ctx_id_of(sp_ctx ctx);
 
-/* The running coroutine's handle; NULL in main. */
+/* The running coroutine's handle.
+ * Returns it, or NULL in main. */
 sp_ctx get_ctx_ptr(void);
 
 /* How many bytes of its stack 'ctx' has used at the deepest so far: a
- * high-water mark, to size stacks with. 0 for NULL (main) and once
- * finished. A stack reused from the pool counts what earlier coroutines
+ * high-water mark, to size stacks with. A stack reused from the pool counts what earlier coroutines
  * left on it, so the figure can be higher than this one's own use, never
  * lower. Costs a system call and a scan: for tuning, not for every switch.
+ * Returns the bytes, or 0 for NULL (main) and once finished.
  * Aborts: 'ctx' was destroyed or belongs to another thread. */
 size_t get_ctx_stack_used(sp_ctx ctx);
 

@@ -60,19 +60,21 @@ extern "C" {
 typedef struct co_chan co_chan;
 
 /* A channel of elements of 'size' bytes (at least 1) holding up to
- * 'capacity' of them (0: unbuffered). NULL with errno EINVAL or ENOMEM. */
+ * 'capacity' of them (0: unbuffered).
+ * Returns it, or NULL with errno EINVAL or ENOMEM. */
 co_chan *co_chan_create(size_t size, size_t capacity);
 
 /* Copy the element at 'item' into the channel: handed to a waiting
- * receiver, else buffered, else wait for either. 0, or -1 with errno
- * EPIPE (closed, before or while waiting: the element was not sent),
- * ETIMEDOUT, ECANCELED or EINVAL ('item' is NULL).
+ * receiver, else buffered, else wait for either.
+ * Returns 0, or -1 with errno EPIPE (closed, before or while waiting: the
+ * element was not sent), ETIMEDOUT, ECANCELED or EINVAL ('item' is NULL).
  * Aborts: 'ch' belongs to another thread. */
 int co_chan_send(co_chan *ch, const void *item, int64_t deadline);
 
 /* Take the next element into 'item': the oldest buffered one, else a
- * waiting sender's, else wait for one. 0, or -1 with errno EPIPE (closed
- * and drained), ETIMEDOUT, ECANCELED or EINVAL ('item' is NULL).
+ * waiting sender's, else wait for one.
+ * Returns 0, or -1 with errno EPIPE (closed and drained), ETIMEDOUT,
+ * ECANCELED or EINVAL ('item' is NULL).
  * Aborts: 'ch' belongs to another thread. */
 int co_chan_recv(co_chan *ch, void *item, int64_t deadline);
 
@@ -91,18 +93,21 @@ typedef struct co_mbox co_mbox;
 
 /* A mailbox of elements of 'size' bytes (at least 1), unbounded, that any
  * thread may send to and whose receiver is the calling thread (its main
- * or its coroutines). NULL with errno EINVAL or ENOMEM. */
+ * or its coroutines).
+ * Returns it, or NULL with errno EINVAL or ENOMEM. */
 co_mbox *co_mbox_create(size_t size);
 
 /* Copy the element at 'item' into the mailbox, from any thread. Never
  * waits: a lock is held for the copy, and a receiver that waits is woken
- * with one eventfd write (none while one is already on its way). 0, or -1
- * with errno EPIPE (closed), ENOMEM or EINVAL ('item' is NULL). */
+ * with one eventfd write (none while one is already on its way).
+ * Returns 0, or -1 with errno EPIPE (closed), ENOMEM or EINVAL ('item' is
+ * NULL). */
 int co_mbox_send(co_mbox *mb, const void *item);
 
-/* Take the oldest element into 'item', waiting for one. 0, or -1 with
- * errno EPIPE (closed and drained), ETIMEDOUT, ECANCELED, EBUSY (another
- * coroutine of the thread is receiving) or EINVAL ('item' is NULL).
+/* Take the oldest element into 'item', waiting for one.
+ * Returns 0, or -1 with errno EPIPE (closed and drained), ETIMEDOUT,
+ * ECANCELED, EBUSY (another coroutine of the thread is receiving) or
+ * EINVAL ('item' is NULL).
  * Aborts: the mailbox belongs to another thread. */
 int co_mbox_recv(co_mbox *mb, void *item, int64_t deadline);
 
@@ -133,9 +138,9 @@ struct co_case {
 /* Complete exactly one of the 'n' cases: one that can complete now, or
  * else the first that becomes able to before the deadline. When several
  * can complete at once, the choice is random (uniform), so no case
- * starves; a deadline of 0 makes this a select with a default. The index
- * of the case, or -1 with errno ETIMEDOUT, ECANCELED or EINVAL (n < 1, a
- * case with no item or an unknown op).
+ * starves; a deadline of 0 makes this a select with a default.
+ * Returns the index of the case, or -1 with errno ETIMEDOUT, ECANCELED or
+ * EINVAL (n < 1, a case with no item or an unknown op).
  * Aborts: a channel belongs to another thread. */
 int co_select(struct co_case *cases, int n, int64_t deadline);
 
@@ -146,12 +151,12 @@ typedef struct co_cond co_cond;
 typedef struct co_sem co_sem;
 typedef struct co_wg co_wg;
 
-/* A mutex between the coroutines of one thread: unlocked, NULL with errno
- * ENOMEM. */
+/* A mutex between the coroutines of one thread, unlocked.
+ * Returns it, or NULL with errno ENOMEM. */
 co_mutex *co_mutex_create(void);
 
-/* Lock it, waiting while another context holds it. 0, or -1 with errno
- * ETIMEDOUT or ECANCELED.
+/* Lock it, waiting while another context holds it.
+ * Returns 0, or -1 with errno ETIMEDOUT or ECANCELED.
  * Aborts: the caller holds it already; its holder finished or was
  * destroyed without unlocking it; it belongs to another thread. */
 int co_mutex_lock(co_mutex *m, int64_t deadline);
@@ -164,12 +169,14 @@ void co_mutex_unlock(co_mutex *m);
  * Aborts: it is held or waited on. */
 void co_mutex_destroy(co_mutex *m);
 
-/* A condition variable: NULL with errno ENOMEM. */
+/* A condition variable.
+ * Returns it, or NULL with errno ENOMEM. */
 co_cond *co_cond_create(void);
 
 /* Unlock 'm', wait for a signal, lock 'm' again (waiting for it with no
- * deadline). 0 once signalled, or -1 with errno ETIMEDOUT or ECANCELED;
- * 'm' is held again in every case.
+ * deadline).
+ * Returns 0 once signalled, or -1 with errno ETIMEDOUT or ECANCELED; 'm'
+ * is held again in every case.
  * Aborts: the caller does not hold 'm'. */
 int co_cond_wait(co_cond *c, co_mutex *m, int64_t deadline);
 
@@ -183,11 +190,12 @@ void co_cond_broadcast(co_cond *c);
  * Aborts: someone waits on it. */
 void co_cond_destroy(co_cond *c);
 
-/* A semaphore holding 'count' permits: NULL with errno ENOMEM. */
+/* A semaphore holding 'count' permits.
+ * Returns it, or NULL with errno ENOMEM. */
 co_sem *co_sem_create(unsigned count);
 
-/* Take a permit, waiting while there is none. 0, or -1 with errno
- * ETIMEDOUT or ECANCELED. */
+/* Take a permit, waiting while there is none.
+ * Returns 0, or -1 with errno ETIMEDOUT or ECANCELED. */
 int co_sem_acquire(co_sem *s, int64_t deadline);
 
 /* Give a permit back; the longest waiter takes it.
@@ -198,15 +206,16 @@ void co_sem_release(co_sem *s);
  * Aborts: someone waits on it. */
 void co_sem_destroy(co_sem *s);
 
-/* A wait group: a count of work not done yet, starting at 0. NULL with
- * errno ENOMEM. */
+/* A wait group: a count of work not done yet, starting at 0.
+ * Returns it, or NULL with errno ENOMEM. */
 co_wg *co_wg_create(void);
 
 /* Add 'n' (may be negative) to the count; at 0, every waiter wakes.
  * Aborts: the count would go below 0. */
 void co_wg_add(co_wg *wg, int n);
 
-/* Wait until the count is 0. 0, or -1 with errno ETIMEDOUT or ECANCELED. */
+/* Wait until the count is 0.
+ * Returns 0, or -1 with errno ETIMEDOUT or ECANCELED. */
 int co_wg_wait(co_wg *wg, int64_t deadline);
 
 /* Free it. NULL does nothing.

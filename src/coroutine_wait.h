@@ -102,12 +102,14 @@ extern "C" {
 #define CO_SEC ((int64_t)1000000000)
 #define CO_FOREVER INT64_MAX    /* a deadline that never comes */
 
-/* Now, in nanoseconds of CLOCK_MONOTONIC. */
+/* Now, on the clock deadlines are read on.
+ * Returns the time in nanoseconds of CLOCK_MONOTONIC. */
 int64_t co_now(void);
 
-/* Wait until 'deadline' (not a moment earlier). 0 at the deadline, or -1
- * with errno ECANCELED. A past deadline returns 0 at once, without a
- * turn of the rotation: use yield_ctx() to let others run. */
+/* Wait until 'deadline' (not a moment earlier). A past deadline returns
+ * at once, without a turn of the rotation: use yield_ctx() to let others
+ * run.
+ * Returns 0 at the deadline, or -1 with errno ECANCELED. */
 int co_sleep(int64_t deadline);
 
 /* ==== Descriptors ======================================================= */
@@ -118,7 +120,7 @@ int co_sleep(int64_t deadline);
 /* Wait until 'fd' may be ready for 'what' (CO_READABLE or CO_WRITABLE):
  * data or a connection to read, room to write, end of file, an error or a
  * hangup. Readiness is a hint: try the call and, on EAGAIN, wait again.
- * 0, or -1 with errno:
+ * Returns 0, or -1 with errno:
  *   ETIMEDOUT  the deadline passed
  *   ECANCELED  co_cancel()
  *   EBADF      'fd' is not open, or co_close() closed it while waiting
@@ -127,31 +129,37 @@ int co_sleep(int64_t deadline);
  *              (a regular file: it is always ready, so just read it) */
 int co_wait_fd(int fd, int what, int64_t deadline);
 
-/* read(2), waiting while there is nothing to read. The count read (0 at
- * end of file), or -1 with errno as read(2) or co_wait_fd(). */
+/* read(2), waiting while there is nothing to read.
+ * Returns the count read (0 at end of file), or -1 with errno as read(2)
+ * or co_wait_fd(). */
 ssize_t co_read(int fd, void *buf, size_t len, int64_t deadline);
 
-/* write(2) of the whole buffer, waiting while there is no room. 'len', or
- * -1 with errno as write(2) or co_wait_fd(); then an unknown part of the
- * buffer was written. A socket's peer gone is EPIPE, never SIGPIPE. */
+/* write(2) of the whole buffer, waiting while there is no room. A
+ * socket's peer gone is EPIPE, never SIGPIPE.
+ * Returns 'len', or -1 with errno as write(2) or co_wait_fd(); then an
+ * unknown part of the buffer was written. */
 ssize_t co_write(int fd, const void *buf, size_t len, int64_t deadline);
 
-/* readv(2), waiting while there is nothing to read. As co_read. */
+/* readv(2), waiting while there is nothing to read.
+ * Returns as co_read. */
 ssize_t co_readv(int fd, const struct iovec *iov, int iovcnt, int64_t deadline);
 
 /* writev(2) of every byte of every buffer, as co_write. The entries of
- * 'iov' are changed as they are written. */
+ * 'iov' are changed as they are written.
+ * Returns as co_write, the total of the buffers' lengths when it succeeds. */
 ssize_t co_writev(int fd, struct iovec *iov, int iovcnt, int64_t deadline);
 
-/* recv(2), waiting while there is nothing to read. As co_read. */
+/* recv(2), waiting while there is nothing to read.
+ * Returns as co_read. */
 ssize_t co_recv(int fd, void *buf, size_t len, int flags, int64_t deadline);
 
-/* send(2) of the whole buffer, as co_write; MSG_NOSIGNAL is always added. */
+/* send(2) of the whole buffer, as co_write; MSG_NOSIGNAL is always added.
+ * Returns as co_write. */
 ssize_t co_send(int fd, const void *buf, size_t len, int flags, int64_t deadline);
 
 /* Wake every coroutine waiting on 'fd' (their waits end with EBADF),
- * forget its registration, and close(2) it. 0, or -1 with errno as
- * close(2). */
+ * forget its registration, and close(2) it.
+ * Returns 0, or -1 with errno as close(2). */
 int co_close(int fd);
 
 /* ==== Sockets =========================================================== */
@@ -162,31 +170,34 @@ int co_close(int fd);
  * not return: it closes the waiting connection at once, through a
  * descriptor kept in reserve, then backs off (1 ms, doubling up to 100 ms)
  * and tries again, so a server never spins and serves again as soon as
- * descriptors come back. The new descriptor, or -1 with errno as accept(2)
- * or co_wait_fd(). */
+ * descriptors come back.
+ * Returns the new descriptor, or -1 with errno as accept(2) or
+ * co_wait_fd(). */
 int co_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int64_t deadline);
 
-/* connect(2), waiting for the connection to be made. 0, or -1 with errno
- * as connect(2) (ECONNREFUSED, ...) or co_wait_fd(). */
+/* connect(2), waiting for the connection to be made.
+ * Returns 0, or -1 with errno as connect(2) (ECONNREFUSED, ...) or
+ * co_wait_fd(). */
 int co_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, int64_t deadline);
 
 #define CO_REUSEPORT 1  /* co_listen: several sockets share the port */
 
 /* A non-blocking, close-on-exec TCP socket listening on 'host' (a numeric
  * IPv4 or IPv6 address; NULL: every IPv4 address) and 'port' (0: any free
- * one), with SO_REUSEADDR, and SO_REUSEPORT given CO_REUSEPORT. The
- * descriptor, or -1 with errno (EINVAL: 'host' is not numeric, or 'flags'
- * unknown; else as socket(2), bind(2), listen(2)). */
+ * one), with SO_REUSEADDR, and SO_REUSEPORT given CO_REUSEPORT.
+ * Returns the descriptor, or -1 with errno (EINVAL: 'host' is not
+ * numeric, or 'flags' unknown; else as socket(2), bind(2), listen(2)). */
 int co_listen(const char *host, int port, int flags);
 
-/* The port a socket is bound to, or -1 with errno. */
+/* The port a socket is bound to.
+ * Returns it, or -1 with errno as getsockname(2). */
 int co_port(int fd);
 
 /* A non-blocking, close-on-exec TCP socket connected to 'host' and 'port'.
  * A name is resolved by co_offload() (getaddrinfo blocks), so this
  * thread's other coroutines run meanwhile; each address is tried in turn.
- * The descriptor, or -1 with errno: ETIMEDOUT, ECANCELED, EHOSTUNREACH
- * (the name has no address), or the last connect(2) error. */
+ * Returns the descriptor, or -1 with errno: ETIMEDOUT, ECANCELED,
+ * EHOSTUNREACH (the name has no address), or the last connect(2) error. */
 int co_dial(const char *host, int port, int64_t deadline);
 
 /* ==== Coroutines ======================================================== */
@@ -197,24 +208,25 @@ int co_dial(const char *host, int port, int64_t deadline);
  * Aborts: 'ctx' was destroyed or belongs to another thread. */
 void co_cancel(sp_ctx ctx);
 
-/* True once co_cancel() was called for the running context. */
+/* Whether the running context was cancelled.
+ * Returns true once co_cancel() was called for it. */
 bool co_cancelled(void);
 
-/* Wait until 'ctx' finishes, or is destroyed. 0, or -1 with errno
- * ETIMEDOUT or ECANCELED.
+/* Wait until 'ctx' finishes, or is destroyed.
+ * Returns 0, or -1 with errno ETIMEDOUT or ECANCELED.
  * Aborts: 'ctx' is the running context or main (NULL), was destroyed, is
  * detached, or belongs to another thread. */
 int co_join(sp_ctx ctx, int64_t deadline);
 
 /* ==== Signals =========================================================== */
 
-/* Wait for one of the 'count' signals in 'signals' (SIGTERM, ...) and
- * return its number, or -1 with errno ETIMEDOUT, ECANCELED, EINVAL (a
- * number is not a signal) or as signalfd(2). The signals are blocked in
- * the calling thread from the first call on, so that they are queued
- * rather than acted on: block them in every other thread too (call this,
- * or pthread_sigmask(), before starting threads), or the kernel may hand
- * them to a thread that does not block them. */
+/* Wait for one of the 'count' signals in 'signals' (SIGTERM, ...). The
+ * signals are blocked in the calling thread from the first call on, so
+ * that they are queued rather than acted on: block them in every other
+ * thread too (call this, or pthread_sigmask(), before starting threads),
+ * or the kernel may hand them to a thread that does not block them.
+ * Returns the signal's number, or -1 with errno ETIMEDOUT, ECANCELED,
+ * EINVAL (a number is not a signal) or as signalfd(2). */
 int co_wait_signal(const int *signals, int count, int64_t deadline);
 
 /* ==== Blocking work ===================================================== */
@@ -224,29 +236,31 @@ int co_wait_signal(const int *signals, int count, int64_t deadline);
  * its own I/O) stops no other coroutine of this thread. The workers are
  * one pool for the process: up to 16 threads, started as work comes and
  * kept, with every signal blocked; work waits in a queue, oldest first,
- * while all of them are busy.
- *
- * 0 once fn(arg) has returned: what it left in 'arg' is the caller's.
- * Otherwise -1 with errno, and fn's results must not be used:
- *   ETIMEDOUT  the deadline passed (with 0, or one already past, fn never
- *              runs);
- *   ECANCELED  co_cancel (if it came first, fn never runs);
- *   EINVAL     'fn' is NULL;
- *   ENOMEM, EMFILE, EAGAIN  no memory, descriptor or worker thread.
- * On a failure fn may still be running. With a 'drop' call, every failure
- * gives 'arg' to the pool, which calls drop(arg) once, when fn is done
- * with it or will never start, on this thread or a worker's. Without one
- * (NULL), 'arg' stays the caller's, so the call returns only when fn is
- * done with it, however long after the deadline or the cancel. 'drop' may
- * run on a worker thread or inside this thread's poller: it frees, and
- * makes no coroutine call. 'fn' runs on a worker thread: coroutines it
+ * while all of them are busy. 'fn' runs on a worker thread: coroutines it
  * makes are that thread's.
+ *
+ * On a failure fn may still be running, and its results must not be
+ * used. With a 'drop' call, every failure gives 'arg' to the pool, which
+ * calls drop(arg) once, when fn is done with it or will never start, on
+ * this thread or a worker's: 'drop' frees, and makes no coroutine call.
+ * Without one (NULL), 'arg' stays the caller's, so the call returns only
+ * when fn is done with it, however long after the deadline or the cancel.
  * Destroying a coroutine that waits here ends the wait as a cancel does,
- * unseen by its code.
+ * unseen by its code. After fork(), work offloaded before it never
+ * completes in the child: its waits end only by their deadlines or
+ * cancels.
+ *
+ * Returns 0 once fn(arg) has returned (what it left in 'arg' is the
+ * caller's), or -1 with errno:
+ *   ETIMEDOUT  the deadline passed (with 0, or one already past, fn never
+ *              runs)
+ *   ECANCELED  co_cancel (if it came first, fn never runs)
+ *   EINVAL     'fn' is NULL
+ *   ENOMEM     no memory
+ *   EMFILE     no descriptor for this thread's inbox
+ *   EAGAIN     no worker thread could be started
  * Aborts: destroying a coroutine (or exiting its thread) while fn runs for
- * it with no drop call, which would free 'arg' under fn.
- * After fork(), work offloaded before it never completes in the child:
- * its waits end only by their deadlines or cancels. */
+ * it with no drop call, which would free 'arg' under fn. */
 int co_offload(void (*fn)(void *arg), void *arg, void (*drop)(void *arg), int64_t deadline);
 
 #ifdef __cplusplus

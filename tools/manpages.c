@@ -7,7 +7,8 @@
  * drift: NAME.3 (coroutine.3 for coroutine.h) from its opening comment
  * (its first line, then MODEL, STATES, EXAMPLE, ...),
  * and one page per call from the comment above its declaration. In those,
- * a sentence starting "Returns" begins RETURN VALUE, an indented line
+ * a sentence starting "Returns" begins RETURN VALUE (a call that returns
+ * a value must have one, or no page is made), an indented line
  * starting with an errno name is an entry of ERRORS, and "Aborts:" begins
  * MISUSE; the rest is DESCRIPTION. Every page ends with the header's
  * EXAMPLE. ./nob install runs this; ./nob test renders every page.
@@ -309,6 +310,20 @@ static void put_part(FILE *f, const struct call *c, const enum part *part_of, en
         fputs(".SH RETURN VALUE\nNone.\n", f);
 }
 
+/* A call that returns something says what, in a sentence starting
+ * "Returns": else its page would say it returns nothing. */
+static void check_returns(const struct call *c, const enum part *part_of)
+{
+    if (strncmp(lines[c->decl], "void ", 5) == 0)
+        return;
+    for (size_t i = c->first; i <= c->last; i++)
+        if (part_of[i - c->first] == RETURN_VALUE)
+            return;
+    fprintf(stderr, "manpages: %s returns a value, but its comment has no sentence "
+                    "starting \"Returns\"\n", c->name);
+    exit(1);
+}
+
 /* The declaration, and any structure it takes, from the header. */
 static void put_synopsis(FILE *f, const struct call *c)
 {
@@ -348,13 +363,16 @@ static void write_call(const char *dir, const struct call *c)
         exit(1);
     }
     classify(c, part_of);
+    check_returns(c, part_of);
     put_heading(f, c->name);
-    /* NAME: the first sentence of the description */
+    /* NAME: the first sentence */
     char summary[512] = "";
-    for (size_t i = c->first; i <= c->last && part_of[i - c->first] == DESCRIPTION; i++) {
+    for (size_t i = c->first; i <= c->last; i++) {
         size_t len = strlen(summary);
         snprintf(summary + len, sizeof summary - len, "%s%s", len ? " " : "", text_of(i));
     }
+    if (strncmp(summary, "Returns ", 8) == 0)
+        memmove(summary, summary + 8, strlen(summary + 8) + 1);
     int depth = 0;                            /* up to the first stop */
     for (char *p = summary; *p; p++)
         if (*p == '(' || *p == ')')
