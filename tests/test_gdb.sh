@@ -11,8 +11,8 @@ out=$(gdb -q -batch -nx \
     -ex "break stop_here" -ex "run" \
     -ex "source tools/gdb/coroutines.py" \
     -ex "echo === info\n" -ex "info coroutines" \
-    -ex "echo === bt 5\n" -ex "coroutine bt 5" \
-    -ex "echo === bt 6\n" -ex "coroutine bt 6" \
+    -ex "echo === bt 7\n" -ex "coroutine bt 7" \
+    -ex "echo === bt 8\n" -ex "coroutine bt 8" \
     -ex "echo === bt 1\n" -ex "coroutine bt 1" \
     -ex "echo === bt\n" -ex "bt" \
     "$program" 2>&1)
@@ -31,17 +31,19 @@ check() {
     fi
 }
 
-check info_lists_the_finished_one     info '^ +4 +finished +quick'
-check info_lists_the_suspended_one    info '^ +5 +suspended +worker +0x[0-9a-f]+-0x[0-9a-f]+ +[0-9]+ +[0-9]+'
-check info_lists_the_unstarted_one    info '^ +6 +not started +worker'
+check info_lists_the_finished_one     info '^ +6 +finished +quick'
+check info_lists_the_suspended_one    info '^ +7 +suspended +worker +0x[0-9a-f]+-0x[0-9a-f]+ +[0-9]+ +[0-9]+'
+check info_lists_the_unstarted_one    info '^ +8 +not started +worker'
 check info_says_what_a_reader_waits_for info '^ +1 +waiting +reader .* fd [0-9]+ readable, deadline in [0-9.]+ ms$'
 check info_says_a_sleeper_waits_forever info '^ +2 +waiting +sleeper .* nothing \(forever\)$'
 check info_lists_the_poller           info '^ +3 +(suspended|waiting) +poller '
+check info_says_a_channel_waits       info '^ +4 +waiting +chan_receiver .* a channel or lock$'
+check info_says_work_is_offloaded     info '^ +5 +waiting +offloader .* work offloaded to a worker thread$'
 check bt_of_a_waiting_one             'bt 1' '^#[0-9]+ .* in reader '
-check bt_shows_where_it_waits         'bt 5' '^#0 +deep_wait \(depth=0\)'
-check bt_goes_down_its_calls          'bt 5' '^#4 .* in worker '
-check bt_ends_at_the_trampoline       'bt 5' '^#5 .* in _asm_ctx_entry '
-check bt_of_an_unstarted_one          'bt 6' '^#0 +_asm_ctx_entry '
+check bt_shows_where_it_waits         'bt 7' '^#0 +deep_wait \(depth=0\)'
+check bt_goes_down_its_calls          'bt 7' '^#4 .* in worker '
+check bt_ends_at_the_trampoline       'bt 7' '^#5 .* in _asm_ctx_entry '
+check bt_of_an_unstarted_one          'bt 8' '^#0 +_asm_ctx_entry '
 check registers_are_put_back          bt '^#1 .* in main '
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

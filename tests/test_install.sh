@@ -106,7 +106,7 @@ gdb_autoload() {
         -iex "add-auto-load-scripts-directory $prefix/share/gdb/auto-load" \
         -iex "add-auto-load-safe-path $prefix" \
         -ex "break stop_here" -ex run -ex "info coroutines" "$work/gdb_target" >"$work/gdb" 2>&1
-    grep -Eq '^ +5 +suspended +worker ' "$work/gdb" || { cat "$work/gdb"; return 1; }
+    grep -Eq '^ +7 +suspended +worker ' "$work/gdb" || { cat "$work/gdb"; return 1; }
 }
 check "gdb's info coroutines with no source command" gdb_autoload
 
