@@ -247,23 +247,25 @@ TEST(offload_workers_never_take_a_signal_meant_for_a_signalfd)
     CHECK_EQ(co_wait_signal(&sig, 1, co_now() + 5 * CO_SEC), SIGUSR1);
 }
 
+static void offload_in_child(void *unused)
+{
+    (void)unused;
+    struct job k = {.input = 9};
+    bool ok = co_offload(blocking_square, &k, NULL, co_now() + 10 * CO_SEC) == 0 && k.output == 81;
+    _exit(ok ? 0 : 1);
+}
+
 TEST(a_forked_child_offloads_with_workers_of_its_own)
 {
     if (test_sanitizer != NULL && strcmp(test_sanitizer, "ThreadSanitizer") == 0)
         test_skip("ThreadSanitizer refuses new threads in a child forked with threads");
     struct job j = {.input = 8};
     CHECK_EQ(co_offload(blocking_square, &j, NULL, CO_FOREVER), 0);    /* the parent's pool */
-    pid_t child = fork();
-    CHECK(child >= 0);
-    if (child == 0) {
-        struct job k = {.input = 9};
-        int ok = co_offload(blocking_square, &k, NULL, co_now() + 10 * CO_SEC) == 0 &&
-                 k.output == 81;
-        _exit(ok ? 0 : 1);
-    }
-    int status;
-    CHECK_EQ(waitpid(child, &status, 0), child);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    struct death d = run_in_child(offload_in_child, NULL);
+    if (strstr(d.message, "Bail out! ERROR:") != NULL)      /* glib's g_assert, in qemu */
+        test_skip("qemu-user fails its own assertion when a child forked with threads "
+                  "starts one");
+    CHECK(WIFEXITED(d.status) && WEXITSTATUS(d.status) == 0);
     CHECK_EQ(co_offload(blocking_square, &j, NULL, CO_FOREVER), 0);    /* and still here */
 }
 
