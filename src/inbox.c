@@ -27,6 +27,7 @@ struct inbox {
     int fd;                      /* the eventfd */
     struct work *first, *last;   /* done, not yet drained */
     size_t expected;             /* works on their way, plus those listed */
+    size_t listed;               /* written atomically: read unlocked by a watcher */
     bool signalled;              /* fd written since the last drain */
     bool closed;                 /* its thread exited */
 };
@@ -116,6 +117,7 @@ void inbox_post(struct work *w)
     w->next = NULL;
     *(in->last ? &in->last->next : &in->first) = w;
     in->last = w;
+    __atomic_store_n(&in->listed, in->listed + 1, __ATOMIC_RELEASE);
     if (!in->signalled) {              /* under the lock: the thread cannot close fd meanwhile */
         uint64_t one = 1;
         in->signalled = write(in->fd, &one, sizeof one) == sizeof one;
@@ -130,8 +132,14 @@ static struct work *take_all(struct inbox *in)
     for (struct work *w = list; w != NULL; w = w->next)
         in->expected--;
     in->first = in->last = NULL;
+    __atomic_store_n(&in->listed, 0, __ATOMIC_RELAXED);
     in->signalled = false;
     return list;
+}
+
+bool inbox_watch(int64_t ns)
+{
+    return rt.inbox != NULL && watch_count(&rt.inbox->listed, ns);
 }
 
 void inbox_drain(void)
@@ -165,7 +173,7 @@ int inbox_renew(void)
     pthread_mutex_init(&in->lock, NULL);
     in->fd = fd;
     in->first = in->last = NULL;       /* work of the parent's workers: gone */
-    in->expected = 0;
+    in->expected = in->listed = 0;
     in->signalled = false;
     return 0;
 }

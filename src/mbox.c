@@ -25,7 +25,6 @@
 #include "wait.h"
 
 #define MBOX_MAGIC 0x4d424f58u         /* "MBOX" */
-#define SPIN_NS (20 * 1000)            /* how long an idle receiver watches */
 
 struct co_mbox {
     uint32_t magic;
@@ -177,16 +176,9 @@ static void spin_for(co_mbox *mb, int64_t deadline)
     struct s_ctx *self = current ? current : &main_ctx;
     if (self->next != NULL && self->next != self && self->next != rt.poller)
         return;
-    int64_t until = co_now() + SPIN_NS;
-    until = until < deadline ? until : deadline;
-    for (int i = 0; co_now() < until; i++)
-        for (int k = 0; k < 64; k++) {
-            if (__atomic_load_n(&mb->count, __ATOMIC_ACQUIRE) > 0)
-                return;
-#if defined(__x86_64__)
-            __builtin_ia32_pause();
-#endif
-        }
+    int64_t left = deadline - co_now();
+    if (left > 0)
+        watch_count(&mb->count, left < WATCH_NS ? left : WATCH_NS);
 }
 
 int co_mbox_recv(co_mbox *mb, void *item, int64_t deadline)

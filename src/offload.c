@@ -30,10 +30,24 @@ static struct {
 
 static pthread_once_t fork_watch = PTHREAD_ONCE_INIT;
 
-/* The oldest queued work, waiting for one; under the lock. */
+/* Under the lock, with nothing queued: watch the queue a while, the lock
+ * let go of, before sleeping on the condition variable. Work that comes
+ * soon is then taken with no futex call on either side. */
+static void watch_queue(void)
+{
+    pthread_mutex_unlock(&pool.lock);
+    watch_count(&pool.queued, WATCH_NS);
+    pthread_mutex_lock(&pool.lock);
+}
+
+/* The oldest queued work, waiting for one; under the lock. A worker
+ * watching counts as idle, so no other is started for the work it will
+ * take. */
 static struct work *next_work(void)
 {
     pool.idle++;
+    if (pool.first == NULL)
+        watch_queue();
     while (pool.first == NULL)
         pthread_cond_wait(&pool.work_came, &pool.lock);
     pool.idle--;
@@ -41,7 +55,7 @@ static struct work *next_work(void)
     pool.first = w->next;
     if (pool.first == NULL)
         pool.last = NULL;
-    pool.queued--;
+    __atomic_store_n(&pool.queued, pool.queued - 1, __ATOMIC_RELAXED);
     return w;
 }
 
@@ -94,7 +108,7 @@ static int submit(struct work *w)
         w->next = NULL;
         *(pool.last ? &pool.last->next : &pool.first) = w;
         pool.last = w;
-        pool.queued++;
+        __atomic_store_n(&pool.queued, pool.queued + 1, __ATOMIC_RELEASE);
         pthread_cond_signal(&pool.work_came);
     }
     pthread_mutex_unlock(&pool.lock);

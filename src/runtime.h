@@ -6,6 +6,8 @@
 #ifndef COROUTINE_RUNTIME_H
 #define COROUTINE_RUNTIME_H
 
+#include <time.h>
+
 #include "context.h"
 #include "coroutine_wait.h"
 #include "timer.h"
@@ -62,6 +64,33 @@ static inline bool work_let_go(struct work *w)
     return seen != WORK_RUNNING;
 }
 
+/* How long a thread with nothing else to do watches before it sleeps. */
+#define WATCH_NS (20 * 1000)
+
+/* Watch '*count' (written atomically by other threads) for up to 'ns'
+ * nanoseconds, spinning: whether it became non-zero. Sleeping in the
+ * kernel and being woken costs microseconds on each side, so a thread
+ * with nothing else to do watches a while first, as Go's idle threads
+ * spin before they park. */
+static inline bool watch_count(const size_t *count, int64_t ns)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t until = now.tv_sec * CO_SEC + now.tv_nsec + ns;
+    for (int i = 1;; i++) {
+        if (__atomic_load_n(count, __ATOMIC_ACQUIRE) > 0)
+            return true;
+        if (i % 64 == 0) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (now.tv_sec * CO_SEC + now.tv_nsec >= until)
+                return false;
+        }
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+    }
+}
+
 /* The running thread's inbox, made and watched by its poller at the first
  * call, expecting one more work: 0, or an errno. */
 HIDDEN int inbox_expect(struct work *w);
@@ -72,6 +101,10 @@ HIDDEN void inbox_post(struct work *w);
 
 /* Whether 'fd' is the running thread's inbox. */
 HIDDEN bool inbox_is(int fd);
+
+/* Whether work came to this thread's inbox within 'ns' nanoseconds,
+ * watching without a system call (watch_count). */
+HIDDEN bool inbox_watch(int64_t ns);
 
 /* The inbox's descriptor said something came: wake each waiter. */
 HIDDEN void inbox_drain(void);

@@ -160,6 +160,11 @@ static void poll_once(void)
             deadlock();
         timeout = first == NULL ? -1 : first->wait.deadline - co_now();
         timeout = timeout < 0 && first != NULL ? 0 : timeout;
+        if (rt.work_waits > 0 && timeout != 0 &&
+            inbox_watch(timeout < 0 || timeout > WATCH_NS ? WATCH_NS : timeout)) {
+            inbox_drain();                      /* came while watching: no sleep */
+            return;
+        }
     } else if (rt.fd_waits == 0 && rt.work_waits == 0) {
         return;
     }
