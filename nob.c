@@ -445,8 +445,9 @@ static void run_program(Nob_Cmd *cmd, const Config *c, const char *program)
 {
     if (c->fallback)
         nob_cmd_append(cmd, "env", "COROUTINE_GUARD_REGIONS=0");
-    if (c->emulator != NULL)
-        nob_cmd_append(cmd, c->emulator, "-L", c->sysroot);
+    if (c->emulator != NULL)       /* the tests may ask what runs them */
+        nob_cmd_append(cmd, c->emulator, "-L", c->sysroot, "-E",
+                       nob_fmt("TEST_EMULATOR=%s", c->emulator));
     if (c->valgrind)            /* any error memcheck finds fails the run */
         nob_cmd_append(cmd, "valgrind", "-q", "--error-exitcode=99");
     nob_cmd_append(cmd, nob_fmt("%s/%s", c->dir, program));
