@@ -258,9 +258,9 @@ static int start_runtime(void)
  * Waits
  * ====================================================================== */
 
-/* Whether the running context may begin a wait that ends by 'deadline':
- * 0, or an errno. */
-int wait_begin(int64_t deadline)
+/* wait_begin (wait.h), all of it: the runtime started or renewed after
+ * fork, a cancel, a deadline passed or to set. 0, or an errno. */
+int wait_begin_slow(int64_t deadline)
 {
     if (current != NULL && current->wait.cancelled)
         return ECANCELED;
@@ -273,15 +273,6 @@ int wait_begin(int64_t deadline)
     if (deadline != CO_FOREVER && timer_add(&rt.timers, current) != 0)
         return ENOMEM;
     return 0;
-}
-
-/* -1 with errno 'err', or 0 if 'err' is 0. */
-int wait_fail(int err)
-{
-    if (err == 0)
-        return 0;
-    errno = err;
-    return -1;
 }
 
 int co_sleep(int64_t deadline)
