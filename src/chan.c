@@ -156,13 +156,7 @@ int co_chan_send(co_chan *ch, const void *item, int64_t deadline)
         return wait_fail(EINVAL);
     if (can_send(ch))
         return wait_fail(send_now(ch, item));
-    int err = wait_begin(deadline);
-    if (err == 0) {
-        struct waiter w = {.ctx = current, .item = (void *)item};
-        waitq_push(&ch->senders, &w);
-        err = wait_park();
-    }
-    return wait_fail(err);
+    return wait_fail(wait_in(&ch->senders, (void *)item, deadline));
 }
 
 int co_chan_recv(co_chan *ch, void *item, int64_t deadline)
@@ -172,13 +166,7 @@ int co_chan_recv(co_chan *ch, void *item, int64_t deadline)
         return wait_fail(EINVAL);
     if (can_recv(ch))
         return wait_fail(recv_now(ch, item));
-    int err = wait_begin(deadline);
-    if (err == 0) {
-        struct waiter w = {.ctx = current, .item = item};
-        waitq_push(&ch->receivers, &w);
-        err = wait_park();
-    }
-    return wait_fail(err);
+    return wait_fail(wait_in(&ch->receivers, item, deadline));
 }
 
 void co_chan_close(co_chan *ch)

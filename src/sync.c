@@ -79,17 +79,6 @@ static void unmake(void *object, uint32_t magic, const char *call)
     free(h);
 }
 
-/* Wait in 'h's queue until woken: 0, or an errno. */
-static int queue_up(struct lock_head *h, int64_t deadline)
-{
-    int err = wait_begin(deadline);
-    if (err != 0)
-        return err;
-    struct waiter w = {.ctx = current};
-    waitq_push(&h->waiters, &w);
-    return wait_park();
-}
-
 /* {=====================================================================
  * Mutex: unlocking hands it to the longest waiter, so none starves
  * ====================================================================== */
@@ -130,7 +119,7 @@ int co_mutex_lock(co_mutex *m, int64_t deadline)
     if (!holder_lives(m->holder))
         misuse("co_mutex_lock: coroutine %zu: the mutex's holder finished or was destroyed "
                "without unlocking it", running_id());
-    return wait_fail(queue_up(&m->h, deadline));   /* the unlocker made us holder */
+    return wait_fail(wait_in(&m->h.waiters, NULL, deadline));   /* the unlocker made us holder */
 }
 
 /* Lock it whatever happens: a condition variable's waiter must hold the
@@ -185,7 +174,7 @@ int co_cond_wait(co_cond *c, co_mutex *m, int64_t deadline)
 {
     own(c, COND, "co_cond_wait");
     co_mutex_unlock(m);                /* aborts if the caller does not hold it */
-    int err = queue_up(&c->h, deadline);
+    int err = wait_in(&c->h.waiters, NULL, deadline);
     lock_regardless(m);
     return wait_fail(err);
 }
@@ -231,7 +220,7 @@ int co_sem_acquire(co_sem *s, int64_t deadline)
         s->count--;
         return 0;
     }
-    return wait_fail(queue_up(&s->h, deadline));   /* the releaser gave us its permit */
+    return wait_fail(wait_in(&s->h.waiters, NULL, deadline));   /* the releaser gave us its permit */
 }
 
 void co_sem_release(co_sem *s)
@@ -272,7 +261,7 @@ int co_wg_wait(co_wg *wg, int64_t deadline)
     own(wg, WG, "co_wg_wait");
     if (wg->count == 0)
         return 0;
-    return wait_fail(queue_up(&wg->h, deadline));
+    return wait_fail(wait_in(&wg->h.waiters, NULL, deadline));
 }
 
 void co_wg_destroy(co_wg *wg)

@@ -1,12 +1,15 @@
 /* wait.c - a context waits: it leaves the rotation until a deadline, a
  * descriptor or another context wakes it. Here are the calls that start
- * a wait, and the poller, the coroutine that ends them.
+ * a wait, and the poller, the coroutine that ends the waits for time,
+ * descriptors and offloaded work (another context ends a join, a channel
+ * or a lock wait itself).
  *
  * The poller is an ordinary coroutine, so the scheduler needs no new
- * path: it is in the rotation exactly while something waits, and each
- * time its turn comes it fires the deadlines that passed and asks the
- * kernel which descriptors are ready, then yields. When it is the only
- * context left that can run, it blocks in the kernel instead.
+ * path: it is in the rotation while a deadline, a descriptor or offloaded
+ * work is waited for, and each time its turn comes it fires the deadlines
+ * that passed and asks the kernel which descriptors are ready, then
+ * yields. When it is the only context left that can run, it blocks in the
+ * kernel instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include "poller.h"
+#include "inbox.h"
 #include "runtime.h"
 #include "trace.h"
 #include "wait.h"
@@ -118,6 +122,8 @@ static const char *waits_for(const struct s_ctx *ctx, char *buf, size_t size)
 {
     if (ctx->wait.joining != NULL)
         snprintf(buf, size, "joins coroutine %zu", ctx->wait.joining->id);
+    else if (ctx->wait.nodes != NULL)
+        snprintf(buf, size, "waits on a channel or lock");
     else
         snprintf(buf, size, "waits with no deadline");
     return buf;
@@ -400,13 +406,9 @@ int co_join(sp_ctx handle, int64_t deadline)
         misuse("co_join: coroutine %zu is detached: its handle ends when it does", ctx->id);
     if (ctx->state == CTX_FINISHED)
         return 0;
-    int err = wait_begin(deadline);
-    if (err == 0) {
-        struct waiter w = {.ctx = current};
-        waitq_push(&ctx->wait.joiners, &w);
-        current->wait.joining = ctx;         /* for deadlock reports and gdb */
-        err = wait_park();
-    }
+    current->wait.joining = ctx;             /* for deadlock reports and gdb */
+    int err = wait_in(&ctx->wait.joiners, NULL, deadline);
+    current->wait.joining = NULL;            /* if it never waited */
     return wait_fail(err);
 }
 

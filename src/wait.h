@@ -35,6 +35,20 @@ static inline int wait_begin(int64_t deadline)
  * and whatever queue will wake it): how it ended, 0 or an errno. */
 HIDDEN int wait_park(void);
 
+/* Wait at the end of queue 'q' until woken from it, or the deadline or a
+ * cancel ends the wait: 0, or an errno. 'item' is the channel element
+ * the waker copies from or to (runtime.h, struct waiter). Inline: the
+ * place in the queue lives in the caller's frame while it waits. */
+static inline int wait_in(struct waitq *q, void *item, int64_t deadline)
+{
+    int err = wait_begin(deadline);
+    if (err != 0)
+        return err;
+    struct waiter w = {.ctx = current, .item = item};
+    waitq_push(q, &w);
+    return wait_park();
+}
+
 /* 0 for 0; else -1 with errno 'err'. */
 static inline int wait_fail(int err)
 {
