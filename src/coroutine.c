@@ -17,6 +17,7 @@
 #include "arrival.h"
 #include "context.h"
 #include "overflow.h"
+#include "inbox.h"
 #include "runtime.h"
 #include "trace.h"
 

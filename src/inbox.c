@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "poller.h"
+#include "inbox.h"
 #include "runtime.h"
 
 struct inbox {

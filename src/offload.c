@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include "inbox.h"
 #include "runtime.h"
 #include "wait.h"
 

@@ -1,9 +1,9 @@
 /* runtime.c - each thread's waiting contexts, and ending a wait.
  *
  * A waiting context sits in up to three tables: the deadline heap
- * (timer.c), the descriptor table, and wait queues: of the context it
- * joins, of channels, of locks. Ending a wait,
- * for whatever reason, takes it out of all of them and back into the
+ * (timer.c), the descriptor table, and wait queues (of the context it
+ * joins, of channels, of locks, of offloaded work). Ending a wait, for
+ * whatever reason, takes it out of all of them and back into the
  * rotation; the core calls here too, when a coroutine that others wait
  * for finishes, or a waiting one is destroyed.
  */
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "poller.h"
+#include "inbox.h"
 #include "runtime.h"
 #include "trace.h"
 
