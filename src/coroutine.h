@@ -191,9 +191,10 @@ size_t get_ctx_id_of(sp_ctx ctx);
 sp_ctx get_ctx_ptr(void);
 
 /* How many bytes of its stack 'ctx' has used at the deepest so far: a
- * high-water mark, to size stacks with. A stack reused from the pool counts what earlier coroutines
- * left on it, so the figure can be higher than this one's own use, never
- * lower. Costs a system call and a scan: for tuning, not for every switch.
+ * high-water mark, to size stacks with. A stack reused from the pool
+ * counts what earlier coroutines left on it, so the figure can be higher
+ * than this one's own use, never lower. Costs a system call and a scan:
+ * for tuning, not for every switch.
  * Returns the bytes, or 0 for NULL (main) and once finished.
  * Aborts: 'ctx' was destroyed or belongs to another thread. */
 size_t get_ctx_stack_used(sp_ctx ctx);

@@ -173,9 +173,9 @@ static void write_timeline(FILE *f)
                 fprintf(f, "<circle cx='%d' cy='%d' r='4' class='done'><title>coroutine %zu "
                            "finished</title></circle>\n", x, y + 15, e->id);
             else if (e->kind == TRACE_WAITS || e->kind == TRACE_WOKEN)
-                fprintf(f, "<rect x='%d' y='%d' width='7' height='7' class='%s'><title>%s %zu "
+                fprintf(f, "<rect x='%d' y='%d' width='7' height='7' class='%s'><title>%s%.0zu "
                            "%s</title></rect>\n", x - 3, y + 12, kind_name(e->kind),
-                        e->id ? "coroutine" : "main", e->id, kind_name(e->kind));
+                        e->id ? "coroutine " : "main", e->id, kind_name(e->kind));  /* no 0 */
             continue;
         }
         end = slice_end(i);
