@@ -54,6 +54,12 @@ struct death run_in_child(void (*fn)(void *), void *arg)
     return d;
 }
 
+bool aborts_saying(void (*fn)(void *), const char *needle)
+{
+    struct death d = run_in_child(fn, NULL);
+    return died_with(&d, SIGABRT, needle);
+}
+
 bool died_with(const struct death *d, int signal, const char *needle)
 {
     if (!WIFSIGNALED(d->status) || WTERMSIG(d->status) != signal) {

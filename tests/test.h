@@ -76,6 +76,10 @@ struct death run_in_child(void (*fn)(void *), void *arg);
 /* True when 'd' is an abort() whose message contains 'needle'. */
 bool died_with(const struct death *d, int signal, const char *needle);
 
+/* Whether fn(NULL), run in a child, aborts saying 'needle': the misuse
+ * checks, one line each. */
+bool aborts_saying(void (*fn)(void *), const char *needle);
+
 /* True when 'd' died of a segmentation fault, or had it reported by the
  * sanitizer's handler. */
 bool died_of_segv(const struct death *d);

@@ -436,16 +436,12 @@ static void lock_after_holder_finished(void *unused)
 
 TEST(channel_and_lock_misuse_is_named)
 {
-    struct death d = run_in_child(close_twice, NULL);
-    CHECK(died_with(&d, SIGABRT, "co_chan_close: coroutine 0: the channel is closed already"));
-    d = run_in_child(unlock_unheld, NULL);
-    CHECK(died_with(&d, SIGABRT, "co_mutex_unlock: coroutine 0 does not hold the mutex"));
-    d = run_in_child(another_thread, NULL);
-    CHECK(died_with(&d, SIGABRT, "the channel belongs to another thread"));
-    d = run_in_child(destroy_waited_on, NULL);
-    CHECK(died_with(&d, SIGABRT, "still waits on the channel"));
-    d = run_in_child(lock_after_holder_finished, NULL);
-    CHECK(died_with(&d, SIGABRT, "the mutex's holder finished or was destroyed without unlocking it"));
+    CHECK(aborts_saying(close_twice, "co_chan_close: coroutine 0: the channel is closed already"));
+    CHECK(aborts_saying(unlock_unheld, "co_mutex_unlock: coroutine 0 does not hold the mutex"));
+    CHECK(aborts_saying(another_thread, "the channel belongs to another thread"));
+    CHECK(aborts_saying(destroy_waited_on, "still waits on the channel"));
+    CHECK(aborts_saying(lock_after_holder_finished,
+                        "the mutex's holder finished or was destroyed without unlocking it"));
 }
 
 /* }===================================================================== */

@@ -311,6 +311,6 @@ static void destroy_while_dropless_work_runs(void *unused)
 
 TEST(destroying_a_coroutine_whose_offloaded_work_has_no_drop_is_named)
 {
-    struct death d = run_in_child(destroy_while_dropless_work_runs, NULL);
-    CHECK(died_with(&d, SIGABRT, "coroutine 1 is destroyed while a worker thread runs work"));
+    CHECK(aborts_saying(destroy_while_dropless_work_runs,
+                        "coroutine 1 is destroyed while a worker thread runs work"));
 }

@@ -563,13 +563,10 @@ static void everyone_joins(void *unused)
 
 TEST(waiting_misuse_is_named)
 {
-    struct death d = run_in_child(switch_to_waiting, NULL);
-    CHECK(died_with(&d, SIGABRT, "it is waiting (co_cancel wakes it)"));
-    d = run_in_child(join_in_coroutine, NULL);
-    CHECK(died_with(&d, SIGABRT, "co_join: coroutine 1 cannot join itself"));
-    d = run_in_child(everyone_joins, NULL);
-    CHECK(died_with(&d, SIGABRT, "deadlock"));
-    CHECK(died_with(&d, SIGABRT, "main joins coroutine 1"));
+    CHECK(aborts_saying(switch_to_waiting, "it is waiting (co_cancel wakes it)"));
+    CHECK(aborts_saying(join_in_coroutine, "co_join: coroutine 1 cannot join itself"));
+    CHECK(aborts_saying(everyone_joins, "deadlock: every context of this thread waits"));
+    CHECK(aborts_saying(everyone_joins, "main joins coroutine 1"));
 }
 
 /* }===================================================================== */
