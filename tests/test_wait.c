@@ -170,9 +170,16 @@ TEST(a_busy_coroutine_cannot_starve_a_sleeper)
     destroy_ctx(busy);
 }
 
-static void sleep_once(void *arg)
+struct counted_sleep {
+    int64_t until;
+    int asleep;
+};
+
+static void sleep_counted(void *arg)
 {
-    CHECK_EQ(co_sleep(*(int64_t *)arg), 0);
+    struct counted_sleep *s = arg;
+    s->asleep++;
+    CHECK_EQ(co_sleep(s->until), 0);
 }
 
 static double cpu_seconds(void)
@@ -189,10 +196,14 @@ TEST(ten_thousand_sleeping_coroutines_use_no_cpu)
 {
     enum { N = 10000 };
     static sp_ctx c[N];
-    int64_t until = co_now() + 60 * CO_SEC;
+    struct counted_sleep s = { co_now() + 60 * CO_SEC, 0 };
     for (int i = 0; i < N; i++)
-        CHECK((c[i] = create_ctx_sized(sleep_once, &until, 16384)) != NULL);
-    CHECK_EQ(co_sleep(co_now() + 50 * CO_MSEC), 0);     /* all asleep now */
+        CHECK((c[i] = create_ctx_sized(sleep_counted, &s, 16384)) != NULL);
+    /* Starting 10,000 stacks can take longer than any fixed pause under
+     * valgrind on a loaded machine: wait until each has gone to sleep. */
+    while (s.asleep < N)
+        CHECK_EQ(co_sleep(co_now() + CO_MSEC), 0);
+    CHECK_EQ(co_sleep(co_now() + 10 * CO_MSEC), 0);
     double cpu = cpu_seconds();
     int64_t t = co_now();
     CHECK_EQ(co_sleep(t + 500 * CO_MSEC), 0);
