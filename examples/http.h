@@ -39,13 +39,20 @@ static bool http_header_is(const char *line, size_t len, const char *name)
     return len > n && line[n] == ':' && strncasecmp(line, name, n) == 0;
 }
 
-/* Does the value of the header in 'line' contain 'word' (any case)? */
-static bool http_value_has(const char *line, size_t len, const char *word)
+/* Is 'word' one of the comma-separated tokens of a header's value (any
+ * case)? "Connection: closed" does not close. */
+static bool http_value_has(const char *v, size_t len, const char *word)
 {
     size_t n = strlen(word);
-    for (size_t i = 0; i + n <= len; i++)
-        if (strncasecmp(line + i, word, n) == 0)
+    for (size_t i = 0; i < len;) {
+        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        size_t start = i;
+        while (i < len && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+            i++;
+        if (i - start == n && strncasecmp(v + start, word, n) == 0)
             return true;
+    }
     return false;
 }
 
@@ -84,58 +91,80 @@ static enum http_status http_request_line(const char *p, size_t len, struct http
     return HTTP_OK;
 }
 
-/* Find the request at the start of 'buf'. */
+/* The line at 'p': where the next one starts, or NULL if its end has not
+ * come; '*n' is its length without the end. A bare \n ends a line too,
+ * as RFC 9112 lets a server accept; a bare \r is refused by the caller. */
+static const char *http_line(const char *p, const char *end, size_t *n)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (nl == NULL)
+        return NULL;
+    *n = (size_t)(nl - p) - (nl > p && nl[-1] == '\r');
+    return nl + 1;
+}
+
+static enum http_status http_header(const char *line, size_t n, struct http_request *req,
+                                    long long *body)
+{
+    const char *colon = memchr(line, ':', n), *value = colon + 1;
+    if (colon == NULL || colon == line)
+        return HTTP_BAD;
+    for (const char *c = line; c < colon; c++)
+        if (!http_token_char(*c))
+            return HTTP_BAD;
+    size_t v = (size_t)(line + n - value);
+    if (http_header_is(line, n, "content-length")) {
+        long long length = http_length(value, v);
+        if (length < 0 || (*body >= 0 && length != *body))
+            return HTTP_BAD;
+        *body = length;
+    } else if (http_header_is(line, n, "transfer-encoding")) {
+        return HTTP_UNSUPPORTED;
+    } else if (http_header_is(line, n, "connection")) {
+        if (http_value_has(value, v, "close"))
+            req->keep_alive = false;
+        else if (http_value_has(value, v, "keep-alive"))
+            req->keep_alive = true;
+    }
+    return HTTP_OK;
+}
+
+/* Find the request at the start of 'buf'. Empty lines before it are
+ * skipped, as RFC 9112 asks of a server. */
 static enum http_status http_parse(const char *buf, size_t len, struct http_request *req)
 {
-    const char *end = NULL;
-    for (size_t i = 0; i + 3 < len && end == NULL; i++)
-        if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n')
-            end = buf + i;
-    if (end == NULL)
-        return len > HTTP_MAX_HEAD ? HTTP_TOO_LARGE : HTTP_INCOMPLETE;
-    if ((size_t)(end - buf) > HTTP_MAX_HEAD)
-        return HTTP_TOO_LARGE;
-    const char *line = buf, *eol = memchr(buf, '\r', (size_t)(end - buf) + 1);
-    int minor;
-    if (eol[1] != '\n' || http_request_line(line, (size_t)(eol - line), req, &minor) != HTTP_OK)
-        return HTTP_BAD;
-    req->keep_alive = minor == 1;
-    long long body = 0;
-    bool have_length = false;
-    for (line = eol + 2; line < end + 2 && line != end + 2; line = eol + 2) {
-        eol = memchr(line, '\r', (size_t)(end + 2 - line));
-        if (eol == NULL || eol[1] != '\n')
+    const char *p = buf, *end = buf + len, *next;
+    size_t n;
+    bool request_line = true;
+    long long body = -1;
+    while ((next = http_line(p, end, &n)) != NULL) {
+        if ((size_t)(next - buf) > HTTP_MAX_HEAD)
+            return HTTP_TOO_LARGE;
+        if (memchr(p, '\r', n) != NULL)
             return HTTP_BAD;
-        size_t n = (size_t)(eol - line);
-        if (n == 0)
+        enum http_status s = HTTP_OK;
+        int minor = 0;
+        if (n == 0 && !request_line)
             break;
-        const char *colon = memchr(line, ':', n);
-        if (colon == NULL || colon == line)
-            return HTTP_BAD;
-        for (const char *c = line; c < colon; c++)
-            if (!http_token_char(*c))
-                return HTTP_BAD;
-        if (http_header_is(line, n, "content-length")) {
-            long long v = http_length(colon + 1, (size_t)(eol - colon - 1));
-            if (v < 0 || (have_length && v != body))
-                return HTTP_BAD;
-            body = v;
-            have_length = true;
-        } else if (http_header_is(line, n, "transfer-encoding")) {
-            return HTTP_UNSUPPORTED;
-        } else if (http_header_is(line, n, "connection")) {
-            if (http_value_has(colon + 1, (size_t)(eol - colon - 1), "close"))
-                req->keep_alive = false;
-            else if (http_value_has(colon + 1, (size_t)(eol - colon - 1), "keep-alive"))
-                req->keep_alive = true;
+        if (n > 0 && request_line) {
+            s = http_request_line(p, n, req, &minor);
+            req->keep_alive = minor == 1;
+            request_line = false;
+        } else if (n > 0) {
+            s = http_header(p, n, req, &body);
         }
+        if (s != HTTP_OK)
+            return s;
+        p = next;
     }
-    size_t head = (size_t)(end - buf) + 4;
+    if (next == NULL)
+        return len > HTTP_MAX_HEAD ? HTTP_TOO_LARGE : HTTP_INCOMPLETE;
+    size_t head = (size_t)(next - buf), want = body < 0 ? 0 : (size_t)body;
     if (body > (long long)(HTTP_MAX_HEAD * 64))
         return HTTP_TOO_LARGE;
-    if (len - head < (size_t)body)
+    if (len - head < want)
         return HTTP_INCOMPLETE;
-    req->length = head + (size_t)body;
+    req->length = head + want;
     return HTTP_OK;
 }
 

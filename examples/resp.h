@@ -6,6 +6,8 @@
  *
  * Lengths are checked against the bounds below before anything is
  * allocated, so a client that declares a huge request is refused at once.
+ * An inline line is split into words as Redis splits it (quotes group
+ * spaces), decoding the words in place.
  * Separate so that a fuzzer (tests/fuzz/fuzz_resp.c) can feed it anything.
  */
 #ifndef RESP_H
@@ -14,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +38,7 @@ struct resp_command {
     long long declared;                      /* a multibulk's count, or -1 */
     size_t pos;                              /* parsed up to here */
     size_t length;                           /* RESP_OK: bytes the command took */
+    char why[48];                            /* an error message made for this input */
 };
 
 enum resp_status {
@@ -105,7 +109,8 @@ static enum resp_status resp_multibulk(const char *buf, size_t len, struct resp_
         if (p == end)
             return RESP_INCOMPLETE;
         if (*p != '$') {
-            *error = "Protocol error: expected '$'";
+            snprintf(c->why, sizeof c->why, "Protocol error: expected '$', got '%c'", *p);
+            *error = c->why;
             return RESP_ERROR;
         }
         const char *data;
@@ -133,10 +138,70 @@ static enum resp_status resp_multibulk(const char *buf, size_t len, struct resp_
     return RESP_OK;
 }
 
-static enum resp_status resp_inline(const char *buf, size_t len, struct resp_command *c,
+static bool resp_is_space(char ch)
+{
+    return ch == ' ' || (ch >= '\t' && ch <= '\r');
+}
+
+static int resp_hex(char ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0'
+         : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+         : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+/* The escape at 'p' (a backslash) inside double quotes, as C writes
+ * them: its byte, and how many bytes it took. */
+static char resp_escape(const char *p, const char *end, size_t *took)
+{
+    static const char plain[] = "nrtba", meant[] = "\n\r\t\b\a";
+    if (end - p >= 4 && p[1] == 'x' && resp_hex(p[2]) >= 0 && resp_hex(p[3]) >= 0) {
+        *took = 4;
+        return (char)(resp_hex(p[2]) * 16 + resp_hex(p[3]));
+    }
+    *took = 2;
+    const char *known = memchr(plain, p[1], 5);
+    return known ? meant[known - plain] : p[1];
+}
+
+/* One word of an inline line, split as Redis splits it: "..." holds
+ * spaces and C escapes, '...' holds spaces and \' only, and a closing
+ * quote must end the word. The word is written at '*to', which never
+ * passes 'p' because decoding only shortens. Returns where reading
+ * stopped, or NULL for unbalanced quotes. */
+static char *resp_word(char *p, char *end, char **to)
+{
+    char *w = *to, quote = 0;
+    while (p < end) {
+        if (quote == 0 && resp_is_space(*p))
+            break;
+        if (quote == 0 && (*p == '"' || *p == '\'')) {
+            quote = *p++;
+        } else if (quote != 0 && *p == quote) {
+            if (++p < end && !resp_is_space(*p))
+                return NULL;
+            quote = 0;
+            break;
+        } else if (quote == '"' && *p == '\\' && p + 1 < end) {
+            size_t took;
+            *w++ = resp_escape(p, end, &took);
+            p += took;
+        } else if (quote == '\'' && *p == '\\' && p + 1 < end && p[1] == '\'') {
+            *w++ = '\'';
+            p += 2;
+        } else {
+            *w++ = *p++;
+        }
+    }
+    *to = w;
+    return quote ? NULL : p;
+}
+
+/* An inline command is decoded where it lies, once its whole line is in. */
+static enum resp_status resp_inline(char *buf, size_t len, struct resp_command *c,
                                     const char **error)
 {
-    const char *nl = memchr(buf + c->pos, '\n', len - c->pos);
+    char *nl = memchr(buf + c->pos, '\n', len - c->pos);
     if (nl == NULL) {
         c->pos = len;
         if (len <= RESP_MAX_INLINE)
@@ -144,14 +209,18 @@ static enum resp_status resp_inline(const char *buf, size_t len, struct resp_com
         *error = "Protocol error: too big inline request";
         return RESP_ERROR;
     }
-    const char *end = nl > buf && nl[-1] == '\r' ? nl - 1 : nl;
-    for (const char *p = buf; p < end;) {
-        while (p < end && (*p == ' ' || *p == '\t'))
+    char *end = nl > buf && nl[-1] == '\r' ? nl - 1 : nl, *w = buf;
+    for (char *p = buf; p < end;) {
+        while (p < end && resp_is_space(*p))
             p++;
-        const char *word = p;
-        while (p < end && *p != ' ' && *p != '\t')
-            p++;
-        if (p > word && !resp_push(c, (size_t)(word - buf), (size_t)(p - word))) {
+        if (p == end)
+            break;
+        char *word = w;
+        if ((p = resp_word(p, end, &w)) == NULL) {
+            *error = "Protocol error: unbalanced quotes in request";
+            return RESP_ERROR;
+        }
+        if (!resp_push(c, (size_t)(word - buf), (size_t)(w - word))) {
             *error = "out of memory";
             return RESP_ERROR;
         }
@@ -163,7 +232,7 @@ static enum resp_status resp_inline(const char *buf, size_t len, struct resp_com
 /* Go on parsing the command at the start of 'buf' (of 'len' bytes, of
  * which earlier calls saw a part). On RESP_ERROR, '*error' is the message
  * for the client. */
-static enum resp_status resp_parse(const char *buf, size_t len, struct resp_command *c,
+static enum resp_status resp_parse(char *buf, size_t len, struct resp_command *c,
                                    const char **error)
 {
     if (len == 0)

@@ -224,7 +224,7 @@ static void put_nil(struct reply *r)
  * characters, so it cannot end the line early. */
 __attribute__((format(printf, 2, 3))) static void put_error(struct reply *r, const char *fmt, ...)
 {
-    char line[256];
+    char line[512];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(line, sizeof line, fmt, ap);
@@ -298,7 +298,9 @@ static bool to_integer(const char *p, size_t n, long long *out)
 
 static void cmd_ping(struct call *c)
 {
-    if (c->argc == 1)
+    if (c->argc > 2)
+        put_error(c->out, "ERR wrong number of arguments for 'ping' command");
+    else if (c->argc == 1)
         put_text(c->out, "+PONG\r\n");
     else
         put_bulk(c->out, arg(c, 1), c->args[1].len);
@@ -318,6 +320,21 @@ static void cmd_get(struct call *c)
         put_bulk(c->out, e->data + e->key_len, e->value_len);
 }
 
+/* Redis refuses a time whose Unix milliseconds overflow; what it takes
+ * but this clock cannot hold (past about the year 2262) is never. */
+static int64_t unix_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int64_t deadline_after(long long n, int64_t unit_ns)
+{
+    int64_t now = clock_ns();
+    return n > (INT64_MAX - now) / unit_ns ? INT64_MAX : now + n * unit_ns;
+}
+
 /* SET key value [NX|XX] [GET] [EX s|PX ms|KEEPTTL] */
 static void cmd_set(struct call *c)
 {
@@ -331,11 +348,11 @@ static void cmd_set(struct call *c)
                 put_error(c->out, "ERR value is not an integer or out of range");
                 return;
             }
-            if (n <= 0 || n > (ex ? INT64_MAX / CO_SEC_NS : INT64_MAX / CO_MSEC_NS) / 2) {
+            if (n <= 0 || n > (ex ? INT64_MAX / 1000 : INT64_MAX - unix_ms())) {
                 put_error(c->out, "ERR invalid expire time in 'set' command");
                 return;
             }
-            expires = clock_ns() + n * (ex ? CO_SEC_NS : CO_MSEC_NS);
+            expires = deadline_after(n, ex ? CO_SEC_NS : CO_MSEC_NS);
             i++;
         } else if (arg_is(c, i, "NX") && !xx) {
             nx = true;
@@ -438,8 +455,12 @@ static void cmd_decr(struct call *c)
 static void add_by(struct call *c, int sign)
 {
     long long by;
-    if (!to_integer(arg(c, 2), c->args[2].len, &by) || (sign < 0 && by == LLONG_MIN)) {
+    if (!to_integer(arg(c, 2), c->args[2].len, &by)) {
         put_error(c->out, "ERR value is not an integer or out of range");
+        return;
+    }
+    if (sign < 0 && by == LLONG_MIN) {
+        put_error(c->out, "ERR decrement would overflow");
         return;
     }
     add_to(c, sign * by);
@@ -508,7 +529,10 @@ static void cmd_flushall(struct call *c)
 
 static void cmd_select(struct call *c)
 {
-    if (c->args[1].len == 1 && arg(c, 1)[0] == '0')
+    long long n;
+    if (!to_integer(arg(c, 1), c->args[1].len, &n))
+        put_error(c->out, "ERR value is not an integer or out of range");
+    else if (n == 0)
         put_text(c->out, "+OK\r\n");
     else
         put_error(c->out, "ERR DB index is out of range");
@@ -546,24 +570,38 @@ static void cmd_config(struct call *c)
 }
 
 struct command {
-    const char *name;
+    const char *name;                /* lower case, as Redis's errors say it */
     void (*run)(struct call *);
     int arity;                       /* as Redis: n exactly, -n at least n */
     bool keyed;                      /* all of it runs where its key, args[1], lives */
 };
 
 static const struct command commands[] = {
-    {"GET", cmd_get, 2, true},          {"SET", cmd_set, -3, true},
-    {"PING", cmd_ping, -1, false},      {"INCR", cmd_incr, 2, true},
-    {"DECR", cmd_decr, 2, true},        {"INCRBY", cmd_incrby, 3, true},
-    {"DECRBY", cmd_decrby, 3, true},    {"MSET", cmd_mset, -3, false},
-    {"MGET", cmd_mget, -2, false},      {"DEL", cmd_del, -2, false},
-    {"EXISTS", cmd_exists, -2, false},  {"ECHO", cmd_echo, 2, false},
-    {"DBSIZE", cmd_dbsize, 1, false},   {"FLUSHALL", cmd_flushall, -1, false},
-    {"FLUSHDB", cmd_flushall, -1, false}, {"SELECT", cmd_select, 2, false},
-    {"QUIT", cmd_quit, -1, false},      {"CONFIG", cmd_config, -2, false},
-    {"COMMAND", cmd_command, -1, false},
+    {"get", cmd_get, 2, true},          {"set", cmd_set, -3, true},
+    {"ping", cmd_ping, -1, false},      {"incr", cmd_incr, 2, true},
+    {"decr", cmd_decr, 2, true},        {"incrby", cmd_incrby, 3, true},
+    {"decrby", cmd_decrby, 3, true},    {"mset", cmd_mset, -3, false},
+    {"mget", cmd_mget, -2, false},      {"del", cmd_del, -2, false},
+    {"exists", cmd_exists, -2, false},  {"echo", cmd_echo, 2, false},
+    {"dbsize", cmd_dbsize, 1, false},   {"flushall", cmd_flushall, -1, false},
+    {"flushdb", cmd_flushall, -1, false}, {"select", cmd_select, 2, false},
+    {"quit", cmd_quit, -1, false},      {"config", cmd_config, -2, false},
+    {"command", cmd_command, -1, false},
 };
+
+/* As Redis words it: the name and the first arguments, 128 bytes of each. */
+static void put_unknown(struct call *c)
+{
+    char args[160] = "";
+    size_t used = 0;
+    for (size_t i = 1; i < c->argc && used < 128; i++) {
+        int n = c->args[i].len > 128 - used ? (int)(128 - used) : (int)c->args[i].len;
+        used += (size_t)snprintf(args + used, sizeof args - used, "'%.*s' ", n, arg(c, i));
+    }
+    int n = c->args[0].len > 128 ? 128 : (int)c->args[0].len;
+    put_error(c->out, "ERR unknown command '%.*s', with args beginning with: %s", n, arg(c, 0),
+              args);
+}
 
 static void execute(struct call *c)
 {
@@ -583,8 +621,7 @@ static void execute(struct call *c)
             cmd->run(c);
         return;
     }
-    int n = c->args[0].len > 64 ? 64 : (int)c->args[0].len;
-    put_error(c->out, "ERR unknown command '%.*s'", n, arg(c, 0));
+    put_unknown(c);
 }
 
 /* }===================================================================== */

@@ -210,15 +210,33 @@ static void resp_faults(void)
            "resp: a huge declared length is refused at once and the connection closed");
     report(exchange_text("*99999999999\r\n", false, "-ERR Protocol error: invalid multibulk length\r\n", true),
            "resp: a huge argument count is refused");
-    report(exchange_text("*2\r\n$3\r\nGET\r\nxyz\r\n", false, "-ERR Protocol error: expected '$'\r\n", true),
+    report(exchange_text("*2\r\n$3\r\nGET\r\nxyz\r\n", false,
+                         "-ERR Protocol error: expected '$', got 'x'\r\n", true),
            "resp: garbage gets an error and a close");
     report(exchange_text("*1\r\n$4\r\nPINGxx", false, "-ERR Protocol error: bulk not followed by CRLF\r\n", true),
            "resp: a bulk without its CRLF gets an error and a close");
     report(exchange_text("*2\r\n$4\r\nINCR\r\n$5\r\ndrip!\r\n", false,
                          "-ERR value is not an integer or out of range\r\n", false),
            "resp: INCR of a non-integer");
-    report(exchange_text("*1\r\n$7\r\nNOTACMD\r\nPING\r\n", false, "-ERR unknown command 'NOTACMD'\r\n+PONG\r\n", false),
-           "resp: an unknown command gets -ERR and the connection goes on");
+    report(exchange_text("*2\r\n$7\r\nNOTACMD\r\n$1\r\nx\r\nPING\r\n", false,
+                         "-ERR unknown command 'NOTACMD', with args beginning with: 'x' \r\n+PONG\r\n",
+                         false),
+           "resp: an unknown command gets -ERR, as Redis words it, and the connection goes on");
+    report(exchange_text("*1\r\n$4\r\na\r\nb\r\nPING\r\n", false,
+                         "-ERR unknown command 'a  b', with args beginning with: \r\n+PONG\r\n", false),
+           "resp: a command name holding CRLF does not break the error line");
+    report(exchange_text("PING a b\r\n", false,
+                         "-ERR wrong number of arguments for 'ping' command\r\n", false),
+           "resp: PING of two arguments is refused");
+    report(exchange_text("SET q \"a b\\x41\\n\"\r\nGET q\r\nSET q 'it\\'s'\r\nGET q\r\n", false,
+                         "+OK\r\n$5\r\na bA\n\r\n+OK\r\n$4\r\nit's\r\n", false),
+           "resp: inline quotes group spaces and take escapes, as redis-cli writes them");
+    report(exchange_text("ECHO \"open\r\n", false,
+                         "-ERR Protocol error: unbalanced quotes in request\r\n", true),
+           "resp: unbalanced inline quotes get an error and a close");
+    report(exchange_text("DECRBY d -9223372036854775808\r\nSET e 1 EX 4611686018427387\r\n", false,
+                         "-ERR decrement would overflow\r\n+OK\r\n", false),
+           "resp: DECRBY's overflow and the longest EX Redis takes");
     report(exchange_text("QUIT\r\n", false, "+OK\r\n", true), "resp: QUIT answers, then closes");
     static const char binary[] = "*3\r\n$3\r\nSET\r\n$3\r\nbin\r\n$5\r\na\0\r\nb\r\n"
                                  "*2\r\n$3\r\nGET\r\n$3\r\nbin\r\n";
@@ -244,6 +262,14 @@ static void http_faults(void)
     report(exchange_text("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false,
                          "HTTP/1.1 200 OK\r\n", false),
            "http: Connection: close is honoured");
+    report(exchange_text("GET / HTTP/1.1\nHost: x\n\n", false, ok_answer, false),
+           "http: lines ended by a bare LF are taken");
+    report(exchange_text("\r\nGET / HTTP/1.1\r\n\r\n", false, ok_answer, false),
+           "http: an empty line before the request is skipped");
+    report(pipelined("GET / HTTP/1.1\r\nConnection: closed\r\n\r\n", ok_answer, 2),
+           "http: only the token close closes, not \"closed\"");
+    report(exchange_text("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", false, "HTTP/1.1 400 Bad Request\r\n", false),
+           "http: a bare CR in a header is 400");
 }
 
 /* }===================================================================== */
