@@ -9,10 +9,12 @@
 static void echo(int fd)
 {
     char buf[16384];
+    struct outbox out = {.fd = fd};
     ssize_t n;
     while ((n = co_read(fd, buf, sizeof buf, CO_FOREVER)) > 0)
-        if (co_write(fd, buf, (size_t)n, CO_FOREVER) < 0)
-            return;
+        if (!outbox_send(&out, buf, (size_t)n))
+            break;
+    outbox_close(&out);
 }
 
 int main(int argc, char **argv)

@@ -80,6 +80,7 @@ static void http(int fd)
     size_t cap = 16384, len = 0;
     char *buf = malloc(cap);
     struct output out = {0};
+    struct outbox box = {.fd = fd};
     bool go_on = buf != NULL;
     while (go_on) {
         if (len == cap) {
@@ -96,10 +97,11 @@ static void http(int fd)
         size_t used = answer_all(buf, len, &out, &go_on);
         memmove(buf, buf + used, len - used);
         len -= used;
-        if (out.len > 0 && co_write(fd, out.data, out.len, CO_FOREVER) < 0)
+        if (out.len > 0 && !outbox_send(&box, out.data, out.len))
             break;
         out.len = 0;
     }
+    outbox_close(&box);
     free(buf);
     free(out.data);
 }

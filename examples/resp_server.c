@@ -167,6 +167,7 @@ static void shard_end(void)
 static void resp(int fd)
 {
     struct client cl;
+    struct outbox out = {.fd = fd};
     bool go_on = client_init(&cl);
     if (go_on && shards.threads > 1)
         go_on = (cl.asker = co_chan_create(sizeof(struct hop *), 1)) != NULL;
@@ -177,10 +178,11 @@ static void resp(int fd)
                 break;
             client_received(&cl, (size_t)n, &go_on);
         }
-        if (cl.out.len > 0 && co_write(fd, cl.out.data, cl.out.len, CO_FOREVER) < 0)
+        if (cl.out.len > 0 && !outbox_send(&out, cl.out.data, cl.out.len))
             break;
         client_sent(&cl);
     }
+    outbox_close(&out);
     co_chan_destroy(cl.asker);
     client_free(&cl);
 }

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -47,6 +48,112 @@ struct server {
     void (*thread_start)(int index);
     void (*thread_end)(void);
 };
+
+/* {=====================================================================
+ * Answers sent while reading goes on
+ *
+ * A client may send many requests before it reads any answer (a pipeline
+ * of a million PINGs, as redis-py and redis-benchmark -P send). A server
+ * that stopped reading until its answers were read would wait for a
+ * client that waits for it, for ever. So answers that do not go at once
+ * are queued, and a second coroutine, started only then, sends them while
+ * the connection's own coroutine goes on reading. Past OUTBOX_MAX queued
+ * bytes it stops reading until they are sent: a client that never reads
+ * holds that much and no more.
+ * ====================================================================== */
+
+#define OUTBOX_MAX (64 * 1024 * 1024)
+
+struct outbox {
+    int fd;
+    char *data;                      /* queued, from 'sent' to 'len' */
+    size_t len, cap, sent;
+    sp_ctx sender;                   /* sends the queue; NULL when empty */
+    int error;                       /* a send's errno: the connection ends */
+};
+
+/* send(2) of what it can now: the count, or -1 with errno. */
+static ssize_t send_now(int fd, const char *p, size_t n)
+{
+    ssize_t k;
+    while ((k = send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0 && errno == EINTR)
+        ;
+    return k < 0 && errno == EAGAIN ? 0 : k;
+}
+
+/* The sender: the queue to the last byte, waiting for room as it goes. */
+static void outbox_drain(void *arg)
+{
+    struct outbox *o = arg;
+    while (o->sent < o->len && o->error == 0) {
+        ssize_t k = send_now(o->fd, o->data + o->sent, o->len - o->sent);
+        if (k < 0 || (k == 0 && co_wait_fd(o->fd, CO_WRITABLE, CO_FOREVER) != 0))
+            o->error = errno;
+        else
+            o->sent += (size_t)k;
+    }
+    o->len = o->sent = 0;
+    if (o->cap > 1 << 20) {          /* after a big queue, give the memory back */
+        free(o->data);
+        o->data = NULL;
+        o->cap = 0;
+    }
+}
+
+static bool outbox_queue(struct outbox *o, const char *p, size_t n)
+{
+    if (o->len + n > o->cap) {
+        size_t cap = (o->len + n) * 2;
+        char *data = realloc(o->data, cap);
+        if (data == NULL)
+            return false;
+        o->data = data;
+        o->cap = cap;
+    }
+    memcpy(o->data + o->len, p, n);
+    o->len += n;
+    return o->sender != NULL || (o->sender = create_ctx_sized(outbox_drain, o, CONNECTION_STACK)) != NULL;
+}
+
+/* Send 'n' bytes after those queued before, without waiting unless the
+ * queue is past OUTBOX_MAX. Returns false once the connection has failed
+ * (errno set), or on a cancel while waiting. */
+static bool outbox_send(struct outbox *o, const char *p, size_t n)
+{
+    if (o->sender != NULL && is_ctx_finished(o->sender)) {
+        destroy_ctx(o->sender);
+        o->sender = NULL;
+    }
+    if (o->error != 0) {
+        errno = o->error;
+        return false;
+    }
+    if (o->sender == NULL) {         /* nothing queued: straight out */
+        ssize_t k = send_now(o->fd, p, n);
+        if (k < 0)
+            return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    if (n > 0 && !outbox_queue(o, p, n))
+        return false;
+    if (o->len - o->sent > OUTBOX_MAX && co_join(o->sender, CO_FOREVER) != 0)
+        return false;
+    return o->error == 0;
+}
+
+/* The connection is ending: what is queued goes first, unless the server
+ * is stopping (a cancel), which cuts it short. */
+static void outbox_close(struct outbox *o)
+{
+    if (o->sender != NULL) {
+        co_join(o->sender, CO_FOREVER);
+        destroy_ctx(o->sender);
+    }
+    free(o->data);
+}
+
+/* }===================================================================== */
 
 struct connection {
     struct connection *prev, *next;

@@ -143,6 +143,17 @@ static void echo_faults(void)
     report(ok && n == 11 && memcmp(buf, "half-closed", 11) == 0,
            "echo: a half-closed client gets its bytes back, then end of file");
     co_close(fd);
+
+    enum { MANY = 16 << 20 };
+    char *out = malloc(MANY), *back = malloc(MANY);
+    pattern(out, MANY, 0, 7);
+    fd = dial();
+    ok = co_write(fd, out, MANY, DEADLINE) == MANY && read_exactly(fd, back, MANY) &&
+         memcmp(out, back, MANY) == 0;
+    report(ok, "echo: 16 MiB all sent before any is read back");
+    co_close(fd);
+    free(out);
+    free(back);
 }
 
 /* }===================================================================== */
@@ -157,16 +168,17 @@ static void echo_faults(void)
 static bool exchange(const char *request, size_t len, bool drip, const char *answer, bool closes)
 {
     int fd = dial();
-    char got[65536];
-    bool ok = fd >= 0;
+    size_t n = strlen(answer);
+    char *got = malloc(n + 65536);
+    bool ok = fd >= 0 && got != NULL;
     for (size_t i = 0; ok && i < len; i += drip ? 1 : len)
         ok = co_write(fd, request + i, drip ? 1 : len, DEADLINE) == (ssize_t)(drip ? 1 : len);
-    size_t n = strlen(answer);
     ok = ok && read_exactly(fd, got, n) && memcmp(got, answer, n) == 0;
     if (ok && closes)
-        ok = read_to_end(fd, got, sizeof got) == 0;
+        ok = read_to_end(fd, got, 65536) == 0;
     if (fd >= 0)
         co_close(fd);
+    free(got);
     return ok;
 }
 
@@ -206,6 +218,8 @@ static void resp_faults(void)
     report(exchange_text("PING\r\nping hi\r\nGET drip!\r\n", false, "+PONG\r\n$2\r\nhi\r\n$2\r\nok\r\n", false),
            "resp: inline commands");
     report(pipelined("*1\r\n$4\r\nPING\r\n", "+PONG\r\n", 1000), "resp: 1000 pipelined PINGs");
+    report(pipelined("*1\r\n$4\r\nPING\r\n", "+PONG\r\n", 1000000),
+           "resp: a million PINGs (14 MB) all sent before any answer is read");
     report(exchange_text("*1\r\n$999999999999\r\n", false, "-ERR Protocol error: invalid bulk length\r\n", true),
            "resp: a huge declared length is refused at once and the connection closed");
     report(exchange_text("*99999999999\r\n", false, "-ERR Protocol error: invalid multibulk length\r\n", true),
@@ -253,6 +267,8 @@ static void http_faults(void)
            "http: a request sent a byte at a time");
     report(pipelined("GET / HTTP/1.1\r\nHost: x\r\n\r\n", ok_answer, 100),
            "http: 100 pipelined requests");
+    report(pipelined("GET / HTTP/1.1\r\nHost: x\r\n\r\n", ok_answer, 200000),
+           "http: 200,000 requests (5 MB) all sent before any answer is read");
     report(exchange_text("GET /nothing HTTP/1.1\r\n\r\n", false, "HTTP/1.1 404 Not Found\r\n", false),
            "http: another path is 404");
     report(exchange_text("NOT HTTP AT ALL\r\n\r\n", false, "HTTP/1.1 400 Bad Request\r\n", false),
