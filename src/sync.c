@@ -58,12 +58,18 @@ static void *make(size_t size, uint32_t magic)
     return h;
 }
 
+static const char *kind(uint32_t magic)
+{
+    return magic == MUTEX ? "a mutex" : magic == COND ? "a condition variable"
+         : magic == SEM ? "a semaphore" : "a wait group";
+}
+
 static void *own(void *object, uint32_t magic, const char *call)
 {
     struct lock_head *h = object;
     if (h == NULL || h->magic != magic)
-        misuse("%s: coroutine %zu: %p is not one (destroyed, or never made)", call, running_id(),
-               object);
+        misuse("%s: coroutine %zu: %p is not %s (destroyed, or never made)", call, running_id(),
+               object, kind(magic));
     if (h->thread != this_thread())
         misuse("%s: coroutine %zu: it belongs to another thread", call, running_id());
     return object;
@@ -136,17 +142,23 @@ static void lock_regardless(co_mutex *m)
     self()->wait.cancelled = cancelled;
 }
 
-void co_mutex_unlock(co_mutex *m)
+/* 'caller' names the call in the misuse message: co_cond_wait unlocks too. */
+static void unlock_for(co_mutex *m, const char *caller)
 {
-    own(m, MUTEX, "co_mutex_unlock");
+    own(m, MUTEX, caller);
     if (!m->held || m->holder != self_handle())
-        misuse("co_mutex_unlock: coroutine %zu does not hold the mutex", running_id());
+        misuse("%s: coroutine %zu does not hold the mutex", caller, running_id());
     struct waiter *next = m->h.waiters.first;
     m->held = next != NULL;
     if (next != NULL) {
         m->holder = next->ctx == &main_ctx ? NULL : next->ctx->handle;
         waitq_wake(next, 0);
     }
+}
+
+void co_mutex_unlock(co_mutex *m)
+{
+    unlock_for(m, "co_mutex_unlock");
 }
 
 void co_mutex_destroy(co_mutex *m)
@@ -173,7 +185,7 @@ co_cond *co_cond_create(void)
 int co_cond_wait(co_cond *c, co_mutex *m, int64_t deadline)
 {
     own(c, COND, "co_cond_wait");
-    co_mutex_unlock(m);                /* aborts if the caller does not hold it */
+    unlock_for(m, "co_cond_wait");     /* aborts if the caller does not hold it */
     int err = wait_in(&c->h.waiters, NULL, deadline);
     lock_regardless(m);
     return wait_fail(err);

@@ -384,6 +384,18 @@ static void unlock_unheld(void *unused)
     co_mutex_unlock(co_mutex_create());
 }
 
+static void cond_wait_unheld(void *unused)
+{
+    (void)unused;
+    co_cond_wait(co_cond_create(), co_mutex_create(), 0);
+}
+
+static void lock_a_null_mutex(void *unused)
+{
+    (void)unused;
+    co_mutex_lock(NULL, 0);
+}
+
 static co_chan *shared;
 
 static void *use_from_thread(void *unused)
@@ -438,6 +450,8 @@ TEST(channel_and_lock_misuse_is_named)
 {
     CHECK(aborts_saying(close_twice, "co_chan_close: coroutine 0: the channel is closed already"));
     CHECK(aborts_saying(unlock_unheld, "co_mutex_unlock: coroutine 0 does not hold the mutex"));
+    CHECK(aborts_saying(cond_wait_unheld, "co_cond_wait: coroutine 0 does not hold the mutex"));
+    CHECK(aborts_saying(lock_a_null_mutex, "co_mutex_lock: coroutine 0: (nil) is not a mutex"));
     CHECK(aborts_saying(another_thread, "the channel belongs to another thread"));
     CHECK(aborts_saying(destroy_waited_on, "still waits on the channel"));
     CHECK(aborts_saying(lock_after_holder_finished,
