@@ -149,7 +149,7 @@ TEST(cancel_while_offloaded_work_runs_ends_the_wait_and_drops_it)
     yield_ctx();                             /* it is waiting now */
     co_sleep(co_now() + 20 * CO_MSEC);       /* and the work has started */
     co_cancel(c);
-    CHECK_EQ(co_join(c, co_now() + CO_SEC), 0);
+    CHECK_EQ(co_join(c, co_now() + 10 * CO_SEC), 0);
     CHECK_EQ(result, ECANCELED);
     destroy_ctx(c);
     wait_for_drops(1);
