@@ -136,6 +136,7 @@ static enum http_status http_parse(const char *buf, size_t len, struct http_requ
     const char *p = buf, *end = buf + len, *next;
     size_t n;
     bool request_line = true;
+    *req = (struct http_request){0};
     long long body = -1;
     while ((next = http_line(p, end, &n)) != NULL) {
         if ((size_t)(next - buf) > HTTP_MAX_HEAD)

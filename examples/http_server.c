@@ -11,27 +11,7 @@
 
 #define BODY "Hello, World!\n"
 
-struct output {
-    char *data;
-    size_t len, cap;
-};
-
-static bool put(struct output *o, const char *s, size_t n)
-{
-    if (o->len + n > o->cap) {
-        size_t cap = (o->len + n) * 2;
-        char *data = realloc(o->data, cap);
-        if (data == NULL)
-            return false;
-        o->data = data;
-        o->cap = cap;
-    }
-    memcpy(o->data + o->len, s, n);
-    o->len += n;
-    return true;
-}
-
-static bool answer(struct output *o, int code, const char *reason, const char *body, bool head,
+static bool answer(struct bytes *o, int code, const char *reason, const char *body, bool head,
                    bool keep_alive)
 {
     char header[256];
@@ -39,12 +19,12 @@ static bool answer(struct output *o, int code, const char *reason, const char *b
                      "HTTP/1.1 %d %s\r\nServer: coroutine\r\nContent-Type: text/plain\r\n"
                      "Content-Length: %zu\r\n%s\r\n",
                      code, reason, strlen(body), keep_alive ? "" : "Connection: close\r\n");
-    return put(o, header, (size_t)n) && (head || put(o, body, strlen(body)));
+    return bytes_put(o, header, (size_t)n) && (head || bytes_put(o, body, strlen(body)));
 }
 
 /* Answer every whole request at the start of 'buf'; the bytes used, and
  * whether to go on. */
-static size_t answer_all(const char *buf, size_t len, struct output *o, bool *go_on)
+static size_t answer_all(const char *buf, size_t len, struct bytes *o, bool *go_on)
 {
     size_t used = 0;
     struct http_request req;
@@ -79,7 +59,7 @@ static void http(int fd)
 {
     size_t cap = 16384, len = 0;
     char *buf = malloc(cap);
-    struct output out = {0};
+    struct bytes out = {0};
     struct outbox box = {.fd = fd};
     bool go_on = buf != NULL;
     while (go_on) {

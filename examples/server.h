@@ -64,10 +64,31 @@ struct server {
 
 #define OUTBOX_MAX (64 * 1024 * 1024)
 
+/* Bytes that grow at the end. */
+struct bytes {
+    char *data;
+    size_t len, cap;
+};
+
+static bool bytes_put(struct bytes *b, const void *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = (b->len + n) * 2;
+        char *data = realloc(b->data, cap);
+        if (data == NULL)
+            return false;
+        b->data = data;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return true;
+}
+
 struct outbox {
     int fd;
-    char *data;                      /* queued, from 'sent' to 'len' */
-    size_t len, cap, sent;
+    struct bytes queue;              /* unsent from 'sent' on */
+    size_t sent;
     sp_ctx sender;                   /* sends the queue; NULL when empty */
     int error;                       /* a send's errno: the connection ends */
 };
@@ -85,34 +106,25 @@ static ssize_t send_now(int fd, const char *p, size_t n)
 static void outbox_drain(void *arg)
 {
     struct outbox *o = arg;
-    while (o->sent < o->len && o->error == 0) {
-        ssize_t k = send_now(o->fd, o->data + o->sent, o->len - o->sent);
+    struct bytes *q = &o->queue;
+    while (o->sent < q->len && o->error == 0) {
+        ssize_t k = send_now(o->fd, q->data + o->sent, q->len - o->sent);
         if (k < 0 || (k == 0 && co_wait_fd(o->fd, CO_WRITABLE, CO_FOREVER) != 0))
             o->error = errno;
         else
             o->sent += (size_t)k;
     }
-    o->len = o->sent = 0;
-    if (o->cap > 1 << 20) {          /* after a big queue, give the memory back */
-        free(o->data);
-        o->data = NULL;
-        o->cap = 0;
+    q->len = o->sent = 0;
+    if (q->cap > 1 << 20) {          /* after a big queue, give the memory back */
+        free(q->data);
+        *q = (struct bytes){0};
     }
 }
 
 static bool outbox_queue(struct outbox *o, const char *p, size_t n)
 {
-    if (o->len + n > o->cap) {
-        size_t cap = (o->len + n) * 2;
-        char *data = realloc(o->data, cap);
-        if (data == NULL)
-            return false;
-        o->data = data;
-        o->cap = cap;
-    }
-    memcpy(o->data + o->len, p, n);
-    o->len += n;
-    return o->sender != NULL || (o->sender = create_ctx_sized(outbox_drain, o, CONNECTION_STACK)) != NULL;
+    return bytes_put(&o->queue, p, n) &&
+           (o->sender != NULL || (o->sender = create_ctx_sized(outbox_drain, o, CONNECTION_STACK)) != NULL);
 }
 
 /* Send 'n' bytes after those queued before, without waiting unless the
@@ -137,7 +149,7 @@ static bool outbox_send(struct outbox *o, const char *p, size_t n)
     }
     if (n > 0 && !outbox_queue(o, p, n))
         return false;
-    if (o->len - o->sent > OUTBOX_MAX && co_join(o->sender, CO_FOREVER) != 0)
+    if (o->queue.len - o->sent > OUTBOX_MAX && co_join(o->sender, CO_FOREVER) != 0)
         return false;
     return o->error == 0;
 }
@@ -150,7 +162,7 @@ static void outbox_close(struct outbox *o)
         co_join(o->sender, CO_FOREVER);
         destroy_ctx(o->sender);
     }
-    free(o->data);
+    free(o->queue.data);
 }
 
 /* }===================================================================== */
