@@ -25,6 +25,7 @@ struct http_request {
     bool get_root;                   /* GET or HEAD of "/" */
     bool head;                       /* HEAD: no body in the answer */
     bool keep_alive;                 /* the connection stays open after it */
+    bool http10;                     /* HTTP/1.0: keep-alive must be said */
 };
 
 static bool http_token_char(char c)
@@ -150,6 +151,7 @@ static enum http_status http_parse(const char *buf, size_t len, struct http_requ
         if (n > 0 && request_line) {
             s = http_request_line(p, n, req, &minor);
             req->keep_alive = minor == 1;
+            req->http10 = minor == 0;
             request_line = false;
         } else if (n > 0) {
             s = http_header(p, n, req, &body);

@@ -11,15 +11,29 @@
 
 #define BODY "Hello, World!\n"
 
+/* The Connection header an answer needs: HTTP/1.1 keeps a connection
+ * open unless told, HTTP/1.0 closes it unless told. */
+static const char *connection_header(bool keep_alive, bool http10)
+{
+    return !keep_alive ? "Connection: close\r\n" : http10 ? "Connection: keep-alive\r\n" : "";
+}
+
 static bool answer(struct bytes *o, int code, const char *reason, const char *body, bool head,
-                   bool keep_alive)
+                   const char *connection)
 {
     char header[256];
     int n = snprintf(header, sizeof header,
                      "HTTP/1.1 %d %s\r\nServer: coroutine\r\nContent-Type: text/plain\r\n"
                      "Content-Length: %zu\r\n%s\r\n",
-                     code, reason, strlen(body), keep_alive ? "" : "Connection: close\r\n");
+                     code, reason, strlen(body), connection);
     return bytes_put(o, header, (size_t)n) && (head || bytes_put(o, body, strlen(body)));
+}
+
+/* An answer after which the connection closes: false, to stop. */
+static bool refuse(struct bytes *o, int code, const char *reason, const char *body)
+{
+    answer(o, code, reason, body, false, connection_header(false, false));
+    return false;
 }
 
 /* Answer every whole request at the start of 'buf'; the bytes used, and
@@ -34,21 +48,19 @@ static size_t answer_all(const char *buf, size_t len, struct bytes *o, bool *go_
             return used;
         case HTTP_OK:
             *go_on = answer(o, req.get_root ? 200 : 404, req.get_root ? "OK" : "Not Found",
-                            req.get_root ? BODY : "Not Found\n", req.head, req.keep_alive) &&
+                            req.get_root ? BODY : "Not Found\n", req.head,
+                            connection_header(req.keep_alive, req.http10)) &&
                      req.keep_alive;
             used += req.length;
             break;
         case HTTP_BAD:
-            answer(o, 400, "Bad Request", "Bad Request\n", false, false);
-            *go_on = false;
+            *go_on = refuse(o, 400, "Bad Request", "Bad Request\n");
             break;
         case HTTP_TOO_LARGE:
-            answer(o, 431, "Request Header Fields Too Large", "Too Large\n", false, false);
-            *go_on = false;
+            *go_on = refuse(o, 431, "Request Header Fields Too Large", "Too Large\n");
             break;
         case HTTP_UNSUPPORTED:
-            answer(o, 501, "Not Implemented", "Not Implemented\n", false, false);
-            *go_on = false;
+            *go_on = refuse(o, 501, "Not Implemented", "Not Implemented\n");
             break;
         }
     }

@@ -278,6 +278,10 @@ static void http_faults(void)
     report(exchange_text("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false,
                          "HTTP/1.1 200 OK\r\n", false),
            "http: Connection: close is honoured");
+    report(exchange_text("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", false,
+                         "HTTP/1.1 200 OK\r\nServer: coroutine\r\nContent-Type: text/plain\r\n"
+                         "Content-Length: 14\r\nConnection: keep-alive\r\n\r\n", false),
+           "http: HTTP/1.0 asking for keep-alive is told it is kept");
     report(exchange_text("GET / HTTP/1.1\nHost: x\n\n", false, ok_answer, false),
            "http: lines ended by a bare LF are taken");
     report(exchange_text("\r\nGET / HTTP/1.1\r\n\r\n", false, ok_answer, false),
