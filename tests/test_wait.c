@@ -88,10 +88,10 @@ TEST(sleepers_wake_in_deadline_order_and_never_early)
         CHECK((margin *= 2) <= 10 * CO_SEC);
 }
 
-/* 10,000 sleepers, started first; their deadlines, spread over 20 ms,
- * begin after twice the time starting them took, so that a slow machine
- * (valgrind, a loaded one) leaves few of them late. */
-TEST(ten_thousand_sleepers_wake_in_deadline_order)
+/* One round of 10,000 sleepers, started first; their deadlines, spread
+ * over 20 ms, begin 'margin' plus twice what starting them took after.
+ * Returns how many were on time, each of those woken in deadline order. */
+static int ten_thousand_sleepers(int64_t margin)
 {
     enum { N = 10000 };
     static struct sleeper s[N];
@@ -104,19 +104,28 @@ TEST(ten_thousand_sleepers_wake_in_deadline_order)
     wakes = 0;
     int64_t t = co_now();
     yield_ctx();                     /* each is at its yield */
-    base = co_now() + 20 * CO_MSEC + 2 * (co_now() - t);
+    base = co_now() + margin + 2 * (co_now() - t);
     for (int i = 0; i < N; i++)
         CHECK_EQ(co_join(c[i], CO_FOREVER), 0);
-    int ordered = 0;
+    int on_time = 0;
     for (int i = 0; i < N; i++) {
         CHECK(s[i].woke >= s[i].deadline);
-        ordered += s[i].order >= 0;
+        on_time += s[i].order >= 0;
         for (int j = i + 1; j < N && j < i + 50 && s[i].order >= 0; j++)
             if (s[j].deadline != s[i].deadline && s[j].order >= 0)   /* earlier woke first */
                 CHECK((s[j].deadline < s[i].deadline) == (s[j].order < s[i].order));
         destroy_ctx(c[i]);
     }
-    CHECK(ordered > N / 2);
+    return on_time;
+}
+
+/* Most must be on time to be ordered; a machine too busy for that (a
+ * loaded one, valgrind) gets rounds with wider margins. */
+TEST(ten_thousand_sleepers_wake_in_deadline_order)
+{
+    int64_t margin = 20 * CO_MSEC;
+    while (ten_thousand_sleepers(margin) <= 10000 / 2)
+        CHECK((margin *= 4) <= 10 * CO_SEC);
 }
 
 static void sleep_or_be_cancelled(void *arg)
