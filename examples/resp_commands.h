@@ -348,7 +348,7 @@ static void cmd_set(struct call *c)
                 put_error(c->out, "ERR value is not an integer or out of range");
                 return;
             }
-            if (n <= 0 || n > (ex ? INT64_MAX / 1000 : INT64_MAX - unix_ms())) {
+            if (n <= 0 || (ex && n > INT64_MAX / 1000) || n * (ex ? 1000 : 1) > INT64_MAX - unix_ms()) {
                 put_error(c->out, "ERR invalid expire time in 'set' command");
                 return;
             }

@@ -1,6 +1,7 @@
 /* server.h - what the example servers share: their options, one runtime
  * per thread on its own SO_REUSEPORT socket, a coroutine per connection,
- * and a clean stop on SIGINT or SIGTERM. A server includes it and calls
+ * answers queued while reading goes on, and a clean stop on SIGINT or
+ * SIGTERM. A server includes it and calls
  * serve_main() with a struct server: the function that talks to one
  * client, and what each thread does first and last.
  *
