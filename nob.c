@@ -1471,10 +1471,11 @@ static int cmd_fuzz(int argc, char **argv)
  * as the examples are, with tests/server_clients.c beside them. */
 static void test_servers(Tally *t)
 {
-    const char *needed[] = {"redis-cli", "redis-benchmark", "curl"};
+    const char *needed[] = {"redis-cli", "redis-benchmark", "redis-server", "curl"};
     for (size_t i = 0; i < COUNT(needed); i++)
         if (!nob_have_program(needed[i])) {
-            fprintf(stderr, "nob: %s not found; install it (apt-get install redis-tools curl)\n",
+            fprintf(stderr,
+                    "nob: %s not found; install it (apt-get install redis-server redis-tools curl)\n",
                     needed[i]);
             fail(t, nob_fmt("%s not found", needed[i]));
             return;

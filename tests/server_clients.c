@@ -5,6 +5,7 @@
  *
  *     server_clients echo-load PORT CONNECTIONS BYTES
  *     server_clients echo-faults|resp-faults|http-faults PORT
+ *     server_clients resp-as-redis PORT REDIS_PORT
  *
  * Prints one line per check, then "N passed, N failed".
  */
@@ -294,6 +295,95 @@ static void http_faults(void)
 
 /* }===================================================================== */
 
+/* {=====================================================================
+ * resp_server against redis-server: the same bytes back
+ * ====================================================================== */
+
+#define END_MARK "*2\r\n$4\r\nECHO\r\n$8\r\n~the-end\r\n"
+#define END_ANSWER "$8\r\n~the-end\r\n"
+
+/* Every byte a server on 'to' answers to 'request' (then END_MARK) on a
+ * new connection, up to END_ANSWER or end of file; the count. */
+static size_t answers(int to, const char *request, size_t len, char *got, size_t max)
+{
+    int saved = port, fd;
+    port = to;
+    fd = dial();
+    port = saved;
+    size_t n = 0;
+    ssize_t k;
+    if (fd < 0 || co_write(fd, request, len, DEADLINE) != (ssize_t)len ||
+        co_write(fd, END_MARK, strlen(END_MARK), DEADLINE) < 0) {
+        if (fd >= 0)
+            co_close(fd);
+        return 0;
+    }
+    while (n < max && (k = co_read(fd, got + n, max - n, DEADLINE)) > 0) {
+        n += (size_t)k;
+        if (n >= strlen(END_ANSWER) && memcmp(got + n - strlen(END_ANSWER), END_ANSWER,
+                                              strlen(END_ANSWER)) == 0)
+            break;
+    }
+    co_close(fd);
+    return n;
+}
+
+static bool same_answers(int redis, const char *request, size_t len)
+{
+    static char ours[1 << 16], theirs[1 << 16];
+    static const char flush[] = "*1\r\n$8\r\nFLUSHALL\r\n";
+    answers(port, flush, strlen(flush), ours, sizeof ours);
+    answers(redis, flush, strlen(flush), theirs, sizeof theirs);
+    size_t a = answers(port, request, len, ours, sizeof ours);
+    size_t b = answers(redis, request, len, theirs, sizeof theirs);
+    if (a == b && memcmp(ours, theirs, a) == 0)
+        return true;
+    printf("     sent  %.*s\n     ours  %.*s\n     redis %.*s\n", (int)len, request, (int)a, ours,
+           (int)b, theirs);
+    return false;
+}
+
+/* Requests, inline and multibulk, whose answers must be Redis's byte for
+ * byte: errors and their texts, integer edges, options, quoting. */
+static const char *const as_redis[] = {
+    "PING\r\n", "PING hello\r\n", "PING a b\r\n", "ping\n", "\tPING\t\r\n", "PING\rX\r\n",
+    "ECHO\r\n", "ECHO a b\r\n", "GET\r\n", "SET k\r\n", "NOSUCH a b\r\n", "+PING\r\n",
+    "SET k v\r\nGET k\r\nEXISTS k k nope\r\nDEL k k nope\r\nGET k\r\n",
+    "SET k v EX 0\r\n", "SET k v EX -1\r\n", "SET k v EX abc\r\n", "SET k v PX 0\r\n",
+    "SET k v EX\r\n", "SET k v EX 10 PX 10\r\n", "SET k v ex 10\r\nGET k\r\n",
+    "SET k v EX 9223372036854775\r\n", "SET k v EX 9223370000000000\r\n",
+    "SET k v PX 9223372036854775806\r\n", "SET k v EX 1.5\r\n", "SET k v FOO\r\n",
+    "SET k v NX\r\nSET k w NX\r\nGET k\r\nSET k w XX\r\nGET k\r\nSET q w XX\r\n",
+    "SET k v NX XX\r\n", "SET k v GET\r\nSET k w GET\r\n", "SET k v EX 100 KEEPTTL\r\n",
+    "SET n 9223372036854775807\r\nINCR n\r\n", "SET n -9223372036854775808\r\nDECR n\r\n",
+    "SET n 01\r\nINCR n\r\n", "SET n +1\r\nINCR n\r\n", "SET n -0\r\nINCR n\r\n",
+    "SET n ''\r\nINCR n\r\n", "SET n 18446744073709551616\r\nINCR n\r\n",
+    "INCR fresh\r\nDECR fresh2\r\nINCRBY n 5\r\nDECRBY n 7\r\nINCRBY n abc\r\n",
+    "INCRBY n 9223372036854775807\r\nINCRBY n 1\r\n", "DECRBY n -9223372036854775808\r\n",
+    "MSET\r\nMSET a\r\nMSET a 1 b\r\nMSET a 1 b 2 a 3\r\nMGET a b c\r\nMGET\r\n",
+    "DBSIZE\r\nDBSIZE x\r\nSET a 1\r\nDBSIZE\r\nFLUSHALL\r\nDBSIZE\r\nFLUSHALL x\r\n",
+    "FLUSHALL SYNC\r\nFLUSHALL ASYNC\r\nFLUSHDB\r\nSELECT 0\r\nSELECT x\r\n",
+    "SET k \"a b\\x41\\n\\t\\\\\"\r\nGET k\r\n", "SET k 'it\\'s'\r\nGET k\r\n",
+    "SET k a\"b c\"\r\nGET k\r\n", "SET k \"\\xzz\"\r\nGET k\r\n", "ECHO \"open\r\n",
+    "ECHO \"a\"b\r\n", "SET k v\r\n\r\n\r\nGET k\r\n", "QUIT\r\nPING\r\n",
+    "*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$0\r\n\r\n", "*0\r\n*-1\r\nPING\r\n",
+    "*1\r\n$0\r\n\r\n", "*x\r\n", "*1\r\nx\r\n", "*1\r\n$x\r\n", "*1\r\n$-5\r\n",
+    "*1\r\n:5\r\n", "*1\r\n*1\r\n", "*1\r\n$99999999999999999999\r\n",
+    "*2\r\n$4\r\nECHO\r\n$4\r\na\r\nb\r\n", "*1\r\n$4\r\na\r\nb\r\n",
+    "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\na\x01" "b\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+    "CONFIG GET save\r\nCONFIG\r\n",
+};
+
+static void resp_as_redis(int redis)
+{
+    int differ = 0;
+    for (size_t i = 0; i < sizeof as_redis / sizeof as_redis[0]; i++)
+        differ += !same_answers(redis, as_redis[i], strlen(as_redis[i]));
+    report(differ == 0, "resp: the same bytes back as redis-server, for every request of a table");
+}
+
+/* }===================================================================== */
+
 int main(int argc, char **argv)
 {
     struct rlimit lim;
@@ -301,7 +391,7 @@ int main(int argc, char **argv)
     lim.rlim_cur = lim.rlim_max;
     setrlimit(RLIMIT_NOFILE, &lim);
     if (argc < 3) {
-        fprintf(stderr, "usage: server_clients echo-load|echo-faults|resp-faults|http-faults PORT ...\n");
+        fprintf(stderr, "usage: server_clients echo-load|echo-faults|resp-faults|http-faults|resp-as-redis PORT ...\n");
         return 2;
     }
     port = atoi(argv[2]);
@@ -313,6 +403,8 @@ int main(int argc, char **argv)
         resp_faults();
     else if (strcmp(argv[1], "http-faults") == 0)
         http_faults();
+    else if (strcmp(argv[1], "resp-as-redis") == 0 && argc == 4)
+        resp_as_redis(atoi(argv[3]));
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

@@ -2,7 +2,8 @@
 # The example servers driven by real clients: redis-cli and
 # redis-benchmark against resp_server, curl against http_server, and
 # tests/server_clients.c (load, resets, drips, half-closes, garbage)
-# against all three. Each server must give back every descriptor, and
+# against all three; resp_server's answers compared byte for byte with
+# Debian's redis-server's. Each server must give back every descriptor, and
 # exit 0 on SIGTERM with clients still connected.
 #
 #     tests/test_servers.sh BUILD_DIR
@@ -11,7 +12,9 @@
 build=$1
 work=$(mktemp -d)
 server_pid=
-trap '[ -z "$server_pid" ] || kill -9 $server_pid 2>/dev/null; rm -rf "$work"' EXIT
+redis_pid=
+trap '[ -z "$server_pid" ] || kill -9 $server_pid 2>/dev/null
+      [ -z "$redis_pid" ] || kill -9 $redis_pid 2>/dev/null; rm -rf "$work"' EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null   # 2,000 connections need 2,000 descriptors
 
 . "$(dirname "$0")/check.sh"
@@ -68,6 +71,24 @@ stops_under_load() {
     [ $status -eq 0 ] || { echo "exit status $status"; return 1; }
 }
 
+# Debian's redis-server on a free port, to answer as resp_server must;
+# sets $redis_port, $redis_pid
+start_redis() {
+    for _ in $(seq 50); do
+        redis_port=$((20000 + RANDOM % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null || break
+    done
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+        >"$work/redis.log" 2>&1 &
+    redis_pid=$!
+    disown "$redis_pid"                      # killed at exit without a word
+    for _ in $(seq 100); do
+        [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ] && return 0
+        sleep 0.05
+    done
+    cat "$work/redis.log"
+}
+
 clients() {
     "$build/server_clients" "$@" | tee "$work/clients" && tail -1 "$work/clients" | grep -q " 0 failed"
 }
@@ -118,10 +139,12 @@ resp_checks() {
         redis-benchmark -p $port -t incr -n 10000 -c 50 -q >/dev/null 2>&1 &&
         [ \"\$(redis-cli -p $port get counter:__rand_int__)\" = 10000 ]"
     check "rude clients (resp$t)" clients resp-faults "$port"
+    check "the same bytes back as redis-server$t" clients resp-as-redis "$port" "$redis_port"
     check "resp_server gives back every descriptor$t" fds_back
     check "resp_server exits 0 on SIGTERM, closing its connections$t" stops_cleanly
 }
 head -c 16777216 /dev/urandom >"$work/big"
+start_redis
 resp_checks
 resp_checks --threads 2
 start resp_server --threads 2
