@@ -107,9 +107,10 @@ static const char *http_line(const char *p, const char *end, size_t *n)
 static enum http_status http_header(const char *line, size_t n, struct http_request *req,
                                     long long *body)
 {
-    const char *colon = memchr(line, ':', n), *value = colon + 1;
+    const char *colon = memchr(line, ':', n);
     if (colon == NULL || colon == line)
         return HTTP_BAD;
+    const char *value = colon + 1;
     for (const char *c = line; c < colon; c++)
         if (!http_token_char(*c))
             return HTTP_BAD;
