@@ -38,7 +38,7 @@ struct wait {
     struct s_ctx *joining;   /* the context it waits to finish, or NULL */
     struct waitq joiners;    /* those waiting for this one to finish */
     struct waiter *nodes;    /* its places in wait queues (joins, channels, locks) */
-    struct work *work;       /* offloaded work it waits for, or NULL */
+    struct work *work;       /* offloaded work, from co_offload's start to its end */
     int fd;                  /* the descriptor it waits on, or -1 */
     int result;              /* how the last wait ended: 0 or an errno */
     int fired;               /* the node whose queue ended the wait, or -1 */

@@ -60,7 +60,7 @@ static void thread_exit(void *unused)
                current->id);
     for (size_t i = 0; i < g_ctx.len; i++) {
         struct s_ctx *ctx = g_ctx.items[i];
-        if (ctx->wait.waiting)
+        if (ctx->wait.waiting || ctx->wait.work != NULL)
             unwait(ctx);
         if (ctx->state == CTX_LIVE)
             free_ctx_stack(ctx);
@@ -212,7 +212,7 @@ void destroy_ctx(sp_ctx handle)
     struct s_ctx *ctx = ctx_of(handle, "destroy_ctx");
     if (ctx == current)
         misuse("destroy_ctx: cannot destroy running coroutine %zu", ctx->id);
-    if (ctx->wait.waiting)
+    if (ctx->wait.waiting || ctx->wait.work != NULL)
         unwait(ctx);
     wake_joiners(ctx);
     if (ctx->state == CTX_LIVE)

@@ -155,11 +155,24 @@ void inbox_drain(void)
     while (list != NULL) {
         struct work *w = list;
         list = w->next;
-        if (w->waiters.first != NULL)
-            waitq_wake(w->waiters.first, 0);    /* the waiter frees it */
-        else
+        if (w->given_up) {
             drop_work(w);
+            continue;
+        }
+        w->back = true;                /* its waiter frees it, woken or about to run */
+        if (w->waiters.first != NULL)
+            waitq_wake(w->waiters.first, 0);
     }
+}
+
+void work_release(struct work *w, bool gave_up)
+{
+    if (!w->back)
+        w->given_up = true;
+    else if (gave_up)
+        drop_work(w);
+    else
+        free(w);
 }
 
 int inbox_renew(void)

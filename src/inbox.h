@@ -9,13 +9,16 @@
 /* A blocking call run on a worker thread for a context of this one
  * (offload.c). Its waiter sits in 'waiters' and leaves it when its wait
  * ends for any reason; done, the work is posted to its thread's inbox,
- * which wakes the waiter if there still is one, and otherwise gives 'arg'
- * to 'drop' and frees the work. */
+ * which wakes the waiter if there still is one. The waiter frees the
+ * work (work_release) unless it gave up before the work came back: then
+ * the inbox gives 'arg' to 'drop' and frees it. */
 struct work {
     void (*fn)(void *arg);
     void *arg;
     void (*drop)(void *arg);
     struct waitq waiters;        /* touched by the owning thread only */
+    bool back;                   /* so is this: the inbox has it */
+    bool given_up;               /* and this: the waiter is gone */
     struct inbox *inbox;         /* the owning thread's */
     struct work *next;           /* in the pool's queue, then in the inbox */
     int state;                   /* atomic: enum work_state */
@@ -33,6 +36,11 @@ static inline bool work_let_go(struct work *w)
         return true;
     return seen != WORK_RUNNING;
 }
+
+/* The waiter is done with 'w', with its result or giving up: work that
+ * is back is freed now (its argument given to 'drop' if 'gave_up'); work
+ * still out is the inbox's to drop when it comes. */
+HIDDEN void work_release(struct work *w, bool gave_up);
 
 /* The running thread's inbox, made and watched by its poller at the first
  * call, expecting one more work: 0, or an errno. */

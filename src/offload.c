@@ -172,12 +172,14 @@ static int wait_for(struct work *w)
 }
 
 /* The caller gave up while 'fn' runs, but with no drop call 'arg' is
- * still its own: wait, through deadlines and cancels, until 'fn' is done. */
+ * still its own: wait, through deadlines and cancels, until 'fn' is done
+ * and the work back. */
 static void outwait(struct work *w)
 {
-    do
+    while (!w->back) {
         current->wait.deadline = CO_FOREVER;
-    while (wait_for(w) != 0);
+        wait_for(w);
+    }
 }
 
 /* The call failed before any work was queued: with a drop call, 'arg'
@@ -203,18 +205,15 @@ int co_offload(void (*fn)(void *arg), void *arg, void (*drop)(void *arg), int64_
     if (w == NULL)
         return give_up(arg, drop, errno);
     if ((err = submit(w)) != 0) {
+        w->given_up = true;
         inbox_post(w);                         /* counted off and dropped there */
         return wait_fail(err);
     }
     if ((err = wait_begin(deadline)) == 0)
         err = wait_for(w);
-    if (err == 0) {
-        free(w);
-        return 0;
-    }
-    if (!work_let_go(w) && drop == NULL) {
+    if (err != 0 && !work_let_go(w) && drop == NULL)
         outwait(w);
-        free(w);
-    }                                          /* else the inbox frees it */
+    current->wait.work = NULL;
+    work_release(w, err != 0);
     return wait_fail(err);
 }

@@ -59,10 +59,8 @@ static void leave_tables(struct s_ctx *ctx)
         w->fd = -1;
         rt.fd_waits--;
     }
-    if (w->work != NULL) {
-        w->work = NULL;
-        rt.work_waits--;
-    }
+    if (w->waiting && w->work != NULL)
+        rt.work_waits--;             /* 'work' stays: co_offload or unwait ends it */
     w->joining = NULL;
     w->waiting = false;
 }
@@ -84,6 +82,10 @@ void unwait(struct s_ctx *ctx)
                "drop call: the work's argument would be freed under it",
                ctx->id);
     leave_tables(ctx);
+    if (w != NULL) {
+        ctx->wait.work = NULL;
+        work_release(w, true);
+    }
 }
 
 void wake_joiners(struct s_ctx *ctx)

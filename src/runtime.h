@@ -91,7 +91,8 @@ HIDDEN extern unsigned fork_count;       /* forks this process made (a child's c
  * table and rejoins the rotation just before the running context. */
 HIDDEN void wake(struct s_ctx *ctx, int result);
 
-/* 'ctx' is destroyed while it waits: it leaves every table, not running. */
+/* 'ctx' is destroyed while it waits, or while offloaded work is its
+ * (woken, not yet run again): it leaves every table, and gives the work up. */
 HIDDEN void unwait(struct s_ctx *ctx);
 
 /* 'ctx' finished or is destroyed: whoever waits for it in co_join wakes. */

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -133,6 +134,60 @@ TEST(offloaded_work_that_outlives_its_deadline_is_dropped_once_done)
         CHECK_EQ(__atomic_load_n(&drops, __ATOMIC_SEQ_CST), 0);
     __atomic_store_n(&gate_open, 1, __ATOMIC_SEQ_CST);
     wait_for_drops(1);                                 /* after the work ended */
+}
+
+static void offload_forever(void *arg);
+static int quick_result;
+
+static void read_a_byte(void *arg)
+{
+    char b;
+    CHECK_EQ(co_read(*(int *)arg, &b, 1, CO_FOREVER), 1);
+}
+
+static void offload_quick_or_time_out(void *arg)
+{
+    struct job *j = arg;
+    quick_result = co_offload(blocking_square, j, drop_job, co_now() + 30 * CO_MSEC) == 0 ? 0 : errno;
+}
+
+/* The deadline passes and the work comes back in one turn of the poller,
+ * before the coroutine runs again: the work is the coroutine's to give
+ * up, dropped once, never freed under it (ASan would see it). */
+TEST(offloaded_work_back_in_the_same_turn_as_its_deadline_is_dropped_once)
+{
+    struct job warm = {.input = 1};
+    CHECK_EQ(co_offload(blocking_square, &warm, NULL, CO_FOREVER), 0);
+    int sv[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    sp_ctx reader = create_ctx(read_a_byte, &sv[0]);  /* so the poller asks the kernel */
+    quick_result = -1;
+    sp_ctx c = create_ctx(offload_quick_or_time_out, new_job(5, 5 * CO_MSEC));
+    yield_ctx();                             /* both wait */
+    usleep(100 * 1000);                      /* past the deadline, the work back, no turn */
+    CHECK_EQ(co_join(c, co_now() + 10 * CO_SEC), 0);
+    CHECK_EQ(quick_result, ETIMEDOUT);
+    destroy_ctx(c);
+    wait_for_drops(1);
+    CHECK_EQ(write(sv[1], "x", 1), 1);
+    CHECK_EQ(co_join(reader, co_now() + 10 * CO_SEC), 0);
+    destroy_ctx(reader);
+    co_close(sv[0]);
+    co_close(sv[1]);
+}
+
+/* A coroutine cancelled while its work runs, and destroyed before it
+ * runs again: the work is dropped once it is done, not lost. */
+TEST(offload_cancelled_then_destroyed_before_it_runs_drops_its_work)
+{
+    int result = -1;
+    sp_ctx c = create_ctx(offload_forever, &result);
+    yield_ctx();
+    co_sleep(co_now() + 20 * CO_MSEC);       /* the work has started */
+    co_cancel(c);
+    destroy_ctx(c);
+    CHECK_EQ(result, -1);
+    wait_for_drops(1);
 }
 
 static void offload_forever(void *arg)
