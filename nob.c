@@ -59,13 +59,8 @@
 static const char *warnings[] = {"-Wall", "-Wextra", "-Wpedantic"};
 static const char *public_headers[] = {SRC "/coroutine.h", SRC "/coroutine_wait.h",
                                        SRC "/coroutine_chan.h"};
-static const char *headers[] = {
-    SRC "/coroutine.h", SRC "/platform.h", SRC "/stack.h", SRC "/array.h", SRC "/sanitizer.h",
-    SRC "/trace.h", SRC "/context.h", SRC "/internal.h", SRC "/overflow.h", SRC "/arrival.h",
-    SRC "/coroutine_wait.h", SRC "/coroutine_chan.h", SRC "/runtime.h", SRC "/wait.h", SRC "/poller.h", SRC "/timer.h",
-    EXAMPLES "/resp.h", EXAMPLES "/resp_commands.h", EXAMPLES "/http.h", EXAMPLES "/server.h",
-    TESTS "/test.h", TESTS "/chan_walk.h", BENCH "/bench.h",
-};
+/* Where the headers are: a change to any of them rebuilds everything. */
+static const char *header_dirs[] = {SRC, EXAMPLES, TESTS, BENCH};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* One way of building everything: a compiler, flags and a folder. */
@@ -195,15 +190,19 @@ static const char *object_for(const Config *c, const char *source)
     return nob_fmt("%s/%.*s.o", c->dir, (int)(strrchr(base, '.') - base), base);
 }
 
-/* Does 'out' need rebuilding from 'srcs' plus every header? */
+static size_t list_files(const char *dir, const char *prefix, const char *suffix,
+                         const char **out, size_t max);
+
+/* Does 'out' need rebuilding from 'srcs' plus every header? The headers
+ * are listed from their folders, so a new one cannot be forgotten. */
 static bool stale(const char *out, const char **srcs, size_t n)
 {
-    const char *inputs[64];
+    const char *inputs[128];
     size_t k = 0;
     for (size_t i = 0; i < n && k < COUNT(inputs); i++)
         inputs[k++] = srcs[i];
-    for (size_t i = 0; i < COUNT(headers) && k < COUNT(inputs); i++)
-        inputs[k++] = headers[i];
+    for (size_t i = 0; i < COUNT(header_dirs); i++)
+        k += list_files(header_dirs[i], "", ".h", inputs + k, COUNT(inputs) - k);
     return nob_needs_rebuild(out, inputs, k);
 }
 

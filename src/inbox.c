@@ -33,14 +33,6 @@ struct inbox {
     bool closed;                 /* its thread exited */
 };
 
-/* The waiter gave up: nobody will read the results. */
-static void drop_work(struct work *w)
-{
-    if (w->drop != NULL)
-        w->drop(w->arg);
-    free(w);
-}
-
 /* An eventfd the thread's poller watches. */
 static int watched_eventfd(void)
 {
@@ -110,7 +102,7 @@ void inbox_post(struct work *w)
         in->expected--;
         bool last = last_of_closed(in);
         pthread_mutex_unlock(&in->lock);
-        drop_work(w);
+        work_drop(w);
         if (last)
             inbox_free(in);
         return;
@@ -156,7 +148,7 @@ void inbox_drain(void)
         struct work *w = list;
         list = w->next;
         if (w->given_up) {
-            drop_work(w);
+            work_drop(w);
             continue;
         }
         w->back = true;                /* its waiter frees it, woken or about to run */
@@ -165,15 +157,6 @@ void inbox_drain(void)
     }
 }
 
-void work_release(struct work *w, bool gave_up)
-{
-    if (!w->back)
-        w->given_up = true;
-    else if (gave_up)
-        drop_work(w);
-    else
-        free(w);
-}
 
 int inbox_renew(void)
 {
@@ -207,7 +190,7 @@ void inbox_close(void)
     while (list != NULL) {
         struct work *w = list;
         list = w->next;
-        drop_work(w);
+        work_drop(w);
     }
     if (last)
         inbox_free(in);

@@ -4,6 +4,8 @@
 #ifndef COROUTINE_INBOX_H
 #define COROUTINE_INBOX_H
 
+#include <stdlib.h>
+
 #include "runtime.h"
 
 /* A blocking call run on a worker thread for a context of this one
@@ -37,10 +39,27 @@ static inline bool work_let_go(struct work *w)
     return seen != WORK_RUNNING;
 }
 
+/* Nobody will read the results: 'arg' to 'drop', and the work freed. */
+static inline void work_drop(struct work *w)
+{
+    if (w->drop != NULL)
+        w->drop(w->arg);
+    free(w);
+}
+
 /* The waiter is done with 'w', with its result or giving up: work that
  * is back is freed now (its argument given to 'drop' if 'gave_up'); work
- * still out is the inbox's to drop when it comes. */
-HIDDEN void work_release(struct work *w, bool gave_up);
+ * still out is the inbox's to drop when it comes. Inline, so that the
+ * runtime's unwait gives work up without calling back into inbox.c. */
+static inline void work_release(struct work *w, bool gave_up)
+{
+    if (!w->back)
+        w->given_up = true;
+    else if (gave_up)
+        work_drop(w);
+    else
+        free(w);
+}
 
 /* The running thread's inbox, made and watched by its poller at the first
  * call, expecting one more work: 0, or an errno. */
