@@ -156,7 +156,7 @@ static const char *lib_path(const Config *c)
 static const char *core_sources[] = {
     SRC "/coroutine.c", SRC "/switch.c", SRC "/context.c", SRC "/stack.c",
     SRC "/overflow.c", SRC "/arrival.c", SRC "/trace.c", SRC "/trace_write.c",
-    SRC "/inspect.c", SRC "/runtime.c", SRC "/timer.c", SRC "/wait.c", SRC "/io.c", SRC "/net.c",
+    SRC "/inspect.c", SRC "/timer.c", SRC "/wait.c", SRC "/poller.c", SRC "/io.c", SRC "/net.c",
     SRC "/poller_epoll.c", SRC "/chan.c", SRC "/sync.c",
     SRC "/mbox.c", SRC "/inbox.c", SRC "/offload.c",
 };
@@ -743,6 +743,7 @@ static void test_docs(Tally *t)
  * ====================================================================== */
 
 #define MAX_OBJECTS 32
+#define MAX_NODES (2 * MAX_OBJECTS)      /* the include graph's: sources and headers */
 
 /* The names 'nm' lists for 'object' with 'flags', one per line. */
 static char *nm_names(const char *flags, const char *object)
@@ -764,7 +765,7 @@ static bool lists(const char *names, const char *name)
 
 /* Depth-first: true when a path from 'i' comes back to a file on the
  * current path, which it prints. */
-static bool has_cycle(size_t i, bool edge[][MAX_OBJECTS], size_t n, int *state,
+static bool has_cycle(size_t i, bool edge[][MAX_NODES], size_t n, int *state,
                       const char **names)
 {
     state[i] = 1;
@@ -787,7 +788,8 @@ static bool check_deps(const Config *c)
 {
     const char *srcs[MAX_OBJECTS], *names[MAX_OBJECTS];
     char *defined[MAX_OBJECTS], *used[MAX_OBJECTS];
-    bool edge[MAX_OBJECTS][MAX_OBJECTS] = {{false}};
+    static bool edge[MAX_NODES][MAX_NODES];
+    memset(edge, 0, sizeof edge);
     int state[MAX_OBJECTS] = {0};
     size_t n = lib_sources(c, srcs);
     if (!build_library(c))
@@ -815,9 +817,86 @@ static bool check_deps(const Config *c)
     return !cycle;
 }
 
+/* The include graph of src/: each foo.c and its foo.h are one node
+ * "foo", the three public headers are left out; "a -> b" when a file of
+ * a includes b's header. Says whether it has a cycle. */
+static bool check_includes(void)
+{
+    const char *files[MAX_NODES], *names[MAX_NODES];
+    size_t nf = list_files(SRC, "", ".c", files, MAX_OBJECTS);
+    nf += list_files(SRC, "", ".h", files + nf, MAX_OBJECTS);
+    size_t n = 0;
+    for (size_t i = 0; i < nf; i++) {
+        const char *base = files[i] + strlen(SRC "/");
+        const char *name = nob_fmt("%.*s", (int)(strrchr(base, '.') - base), base);
+        if (strncmp(name, "coroutine", 9) == 0 && strstr(base, ".h"))
+            continue;                               /* the public headers */
+        bool seen = false;
+        for (size_t j = 0; j < n && !seen; j++)
+            seen = strcmp(names[j], name) == 0;
+        if (!seen)
+            names[n++] = name;
+    }
+    static bool edge[MAX_NODES][MAX_NODES];
+    int state[MAX_NODES] = {0};
+    memset(edge, 0, sizeof edge);
+    for (size_t i = 0; i < nf; i++) {
+        const char *base = files[i] + strlen(SRC "/");
+        size_t from = n;
+        for (size_t j = 0; j < n; j++)
+            if (strncmp(base, names[j], strlen(names[j])) == 0 && base[strlen(names[j])] == '.')
+                from = j;
+        char *text = read_file(files[i]);
+        for (const char *p = text; from < n && (p = strstr(p, "#include \"")) != NULL; p++) {
+            const char *h = p + strlen("#include \"");
+            if (strncmp(h, "coroutine", 9) == 0)
+                continue;                           /* a public header */
+            for (size_t j = 0; j < n; j++)
+                if (j != from && strncmp(h, names[j], strlen(names[j])) == 0 &&
+                    strncmp(h + strlen(names[j]), ".h\"", 3) == 0)
+                    edge[from][j] = true;
+        }
+        free(text);
+    }
+    for (size_t i = 0; i < n; i++) {
+        printf("%-14s includes", names[i]);
+        for (size_t j = 0; j < n; j++)
+            if (edge[i][j])
+                printf(" %s", names[j]);
+        printf("\n");
+    }
+    bool cycle = false;
+    for (size_t i = 0; i < n && !cycle; i++)
+        cycle = state[i] == 0 && has_cycle(i, edge, n, state, names);
+    printf("includes: the include graph of src/ has %s\n", cycle ? "a CYCLE" : "no cycle");
+    return !cycle;
+}
+
 static void test_deps(Tally *t)
 {
     tally(t, check_deps(&default_config), "deps");
+    tally(t, check_includes(), "includes");
+}
+
+/* A program that calls only coroutine.h, linked with the static library,
+ * must carry none of the runtime: no epoll, eventfd or signalfd. */
+static void test_core_alone(Tally *t)
+{
+    const char *out = "build/core_only";
+    Nob_Cmd cmd = {0};
+    nob_cmd_append(&cmd, "cc", "-I" SRC, "-o", out, TESTS "/core_only.c", lib_path(&default_config),
+                   "-pthread");
+    bool ok = nob_cmd_run(&cmd);
+    char *names = ok ? nm_names("", out) : NULL;
+    const char *runtime[] = {"epoll_create1", "epoll_pwait2", "epoll_wait", "eventfd", "signalfd"};
+    for (size_t i = 0; ok && i < COUNT(runtime); i++)
+        if (strstr(names, runtime[i]) != NULL) {
+            fprintf(stderr, "nob: a program that uses only coroutine.h links %s\n", runtime[i]);
+            ok = false;
+        }
+    free(names);
+    printf("core alone: %s\n", ok ? "no runtime linked" : "FAILED");
+    tally(t, ok, "core alone");
 }
 
 /* }===================================================================== */
@@ -1500,6 +1579,7 @@ static int cmd_test(void)
     test_examples(&t);
     test_servers(&t);
     test_deps(&t);
+    test_core_alone(&t);
     test_install(&t);
     test_docs(&t);
     Config cet = {
@@ -1553,7 +1633,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "docs") == 0)
         return cmd_docs();
     if (strcmp(argv[1], "deps") == 0)
-        return check_deps(&default_config) ? 0 : 1;
+        return check_deps(&default_config) & check_includes() ? 0 : 1;
     if (strcmp(argv[1], "install") == 0 || strcmp(argv[1], "uninstall") == 0)
         return cmd_install(argc - 2, argv + 2, strcmp(argv[1], "install") == 0);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {

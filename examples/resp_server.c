@@ -150,7 +150,7 @@ static void shard_end(void)
         wait_for_all(&shards.idle);
         wait_for_all(&shards.quiet);
         co_mbox_close(shards.mbox[this_shard]);
-        co_join(hop_runner, CO_FOREVER);
+        join_ctx(hop_runner, CO_FOREVER);
         destroy_ctx(hop_runner);
         co_mbox_destroy(shards.mbox[this_shard]);
     }

@@ -150,7 +150,7 @@ static bool outbox_send(struct outbox *o, const char *p, size_t n)
     }
     if (n > 0 && !outbox_queue(o, p, n))
         return false;
-    if (o->queue.len - o->sent > OUTBOX_MAX && co_join(o->sender, CO_FOREVER) != 0)
+    if (o->queue.len - o->sent > OUTBOX_MAX && join_ctx(o->sender, CO_FOREVER) != 0)
         return false;
     return o->error == 0;
 }
@@ -160,7 +160,7 @@ static bool outbox_send(struct outbox *o, const char *p, size_t n)
 static void outbox_close(struct outbox *o)
 {
     if (o->sender != NULL) {
-        co_join(o->sender, CO_FOREVER);
+        join_ctx(o->sender, CO_FOREVER);
         destroy_ctx(o->sender);
     }
     free(o->queue.data);
@@ -244,11 +244,11 @@ static void *shard_main(void *arg)
     }
     while (co_read(s->stop, &byte, 1, CO_FOREVER) < 0 && errno == EINTR)
         ;
-    co_cancel(acceptor);
-    co_join(acceptor, CO_FOREVER);
+    cancel_ctx(acceptor);
+    join_ctx(acceptor, CO_FOREVER);
     destroy_ctx(acceptor);
     for (struct connection *c = s->live.next; c != &s->live; c = c->next)
-        co_cancel(c->ctx);
+        cancel_ctx(c->ctx);
     while (s->count > 0)
         yield_ctx();
     co_close(s->listener);

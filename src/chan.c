@@ -1,7 +1,7 @@
 /* chan.c - channels and select (coroutine_chan.h).
  *
  * A channel is a ring buffer of elements and two wait queues, senders and
- * receivers (runtime.h). At most one queue is non-empty at a time, except
+ * receivers (wait.h). At most one queue is non-empty at a time, except
  * while a select waits on both ends of the same channel. An element never
  * waits in two places: a send goes straight to a waiting receiver's
  * memory if there is one, else into the ring, else the sender waits with
@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "coroutine_chan.h"
-#include "runtime.h"
 #include "wait.h"
 
 #define CHAN_MAGIC 0x4348414eu         /* "CHAN": a handle that is one */
@@ -213,8 +212,11 @@ static uint32_t pick(uint32_t n)
     return (uint32_t)((x >> 32) * n >> 32);
 }
 
+/* A case with no channel is never ready, as a nil channel in Go. */
 static bool ready(const struct co_case *c)
 {
+    if (c->chan == NULL)
+        return false;
     return c->op == CO_SEND ? can_send(c->chan) : can_recv(c->chan);
 }
 
@@ -236,28 +238,31 @@ static int complete(struct co_case *c, int i)
 }
 
 /* Every case goes into its channel's queue; the first to fire wins, and
- * ending the wait takes the others out. The places live on this stack, or
- * for many cases on the heap. */
+ * ending the wait takes the others out. The places live on this stack,
+ * or for many cases on the heap, where wait.c frees them should the
+ * coroutine be destroyed while it waits. */
 static int wait_for_one(struct co_case *cases, int n, int64_t deadline)
 {
     struct waiter few[8], *places = n <= 8 ? few : malloc((size_t)n * sizeof *places);
     if (places == NULL)
         return wait_fail(ENOMEM);
     int err = wait_begin(deadline);
-    if (err != 0) {
+    if (err == 0) {
         if (places != few)
-            free(places);
-        return wait_fail(err);
+            current->wait.places = places;
+        for (int i = 0; i < n; i++) {
+            co_chan *ch = cases[i].chan;
+            places[i] = (struct waiter){.ctx = current, .item = cases[i].item, .index = i};
+            if (ch != NULL)
+                waitq_push(cases[i].op == CO_SEND ? &ch->senders : &ch->receivers, &places[i]);
+        }
+        err = wait_park();
     }
-    for (int i = 0; i < n; i++) {
-        co_chan *ch = cases[i].chan;
-        places[i] = (struct waiter){.ctx = current, .item = cases[i].item, .index = i};
-        waitq_push(cases[i].op == CO_SEND ? &ch->senders : &ch->receivers, &places[i]);
-    }
-    err = wait_park();
-    int fired = current->wait.fired;
-    if (places != few)
+    int fired = err == 0 || err == EPIPE ? current->wait.fired : -1;
+    if (places != few) {
         free(places);
+        current->wait.places = NULL;
+    }
     if (fired < 0)
         return wait_fail(err);             /* the deadline, or a cancel */
     cases[fired].err = err;                /* 0, or EPIPE: closed */
@@ -275,7 +280,8 @@ int co_select(struct co_case *cases, int n, int64_t deadline)
             errno = EINVAL;
             return -1;
         }
-        own(cases[i].chan, "co_select");
+        if (cases[i].chan != NULL)
+            own(cases[i].chan, "co_select");
         cases[i].err = 0;
     }
     int i = pick_ready(cases, n);

@@ -23,28 +23,32 @@ enum ctx_state {
     CTX_DEAD = 0x44454144,       /* destroyed: its memory waits to be reused */
 };
 
-/* A queue of waiting contexts' places (struct waiter, runtime.h), in the
+/* A queue of waiting contexts' places (struct waiter, wait.h), in the
  * order they came: a channel's senders, a coroutine's joiners. */
 struct waitq {
     struct waiter *first, *last;
 };
 
-/* What a context out of the rotation waits for (runtime.c keeps the
- * thread's tables of these). Several at once: a descriptor or another
- * context, and a deadline. */
+/* What a context out of the rotation waits for. The core only holds it:
+ * wait.c reads and writes it (and gdb shows it). Several at once: a
+ * queue or a descriptor or another context, and a deadline. */
 struct wait {
     int64_t deadline;        /* CO_FOREVER, or when the wait times out */
     size_t timer;            /* its entry in the deadline heap, or NO_TIMER */
     struct s_ctx *joining;   /* the context it waits to finish, or NULL */
     struct waitq joiners;    /* those waiting for this one to finish */
     struct waiter *nodes;    /* its places in wait queues (joins, channels, locks) */
+    struct waiter *places;   /* a big select's places, on the heap, or NULL */
     struct work *work;       /* offloaded work, from co_offload's start to its end */
+    void (*undo)(void *);    /* gives back what a waker handed it (a permit, a */
+    void *undo_arg;          /*   mutex) if it is destroyed before it runs */
     int fd;                  /* the descriptor it waits on, or -1 */
     int result;              /* how the last wait ended: 0 or an errno */
     int fired;               /* the node whose queue ended the wait, or -1 */
     uint8_t what;            /* CO_READABLE or CO_WRITABLE */
     bool waiting;            /* out of the rotation until woken */
-    bool cancelled;          /* co_cancel(): every wait ends at once */
+    bool outside;            /* another thread ends it (a mailbox, offloaded work) */
+    bool cancelled;          /* cancel_ctx(): every wait ends at once */
 };
 #define NO_TIMER SIZE_MAX
 #define WAIT_IDLE ((struct wait){.timer = NO_TIMER, .fd = -1, .fired = -1})
@@ -157,6 +161,16 @@ static inline void rejoin_rotation(struct s_ctx *ctx)
     ctx->switch_key = switch_key_of(ctx);
 }
 
+/* The running context 'self' leaves the rotation (to wait, or to rest)
+ * and the next one runs; it comes back when something rejoins it. */
+static inline void leave_rotation_and_run(struct s_ctx *self)
+{
+    struct s_ctx *next = self->next;
+    leave_rotation(self);
+    self->switch_key = 0;
+    switch_ctx(next == &main_ctx ? NULL : next->handle);
+}
+
 /* Checked as a coroutine switches away: its stack pointer must be inside
  * its stack (a frame may have jumped the guard and not touched it), and on
  * an unguarded stack (see stack.h) the tripwire must be intact. Main's
@@ -167,6 +181,17 @@ SAN_SWITCH_POINT static inline bool stack_ok(const struct s_ctx *self, const voi
     return (const char *)sp >= self->floor &&
            (w == NULL || ((const char *)sp >= w + STACK_TRIPWIRE && tripwire_intact(w)));
 }
+
+/* What the layers above the core (the waiting runtime) ask to be told,
+ * registered once per process at their first use: the core calls no
+ * file above it by name, so a program that only switches links none.
+ * 'ended' runs when a coroutine finishes or is destroyed (its waits and
+ * its joiners), 'thread_exit' once the thread's coroutines are gone. */
+struct core_hooks {
+    void (*ended)(struct s_ctx *ctx);
+    void (*thread_exit)(void);
+};
+HIDDEN extern struct core_hooks core_hooks;
 
 /* Memory for a new context, with the generation its handle will carry;
  * NULL when there is none. */

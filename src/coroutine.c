@@ -17,8 +17,6 @@
 #include "arrival.h"
 #include "context.h"
 #include "overflow.h"
-#include "inbox.h"
-#include "runtime.h"
 #include "trace.h"
 
 /* Ids are handed to threads in blocks, so taking one is not an atomic
@@ -58,17 +56,15 @@ static void thread_exit(void *unused)
         misuse("coroutine %zu: the thread exited inside it (pthread_exit or cancellation); "
                "a coroutine must return from its function",
                current->id);
+    if (core_hooks.thread_exit != NULL)      /* the runtime lets go of every wait */
+        core_hooks.thread_exit();
     for (size_t i = 0; i < g_ctx.len; i++) {
         struct s_ctx *ctx = g_ctx.items[i];
-        if (ctx->wait.waiting || ctx->wait.work != NULL)
-            unwait(ctx);
         if (ctx->state == CTX_LIVE)
             free_ctx_stack(ctx);
         ctx_retire(ctx);
     }
     ctx_array_free(&g_ctx);
-    inbox_close();
-    runtime_thread_exit();
     ctx_hand_over_spares();
     stack_thread_exit();
     overflow_thread_exit();
@@ -212,9 +208,8 @@ void destroy_ctx(sp_ctx handle)
     struct s_ctx *ctx = ctx_of(handle, "destroy_ctx");
     if (ctx == current)
         misuse("destroy_ctx: cannot destroy running coroutine %zu", ctx->id);
-    if (ctx->wait.waiting || ctx->wait.work != NULL)
-        unwait(ctx);
-    wake_joiners(ctx);
+    if (core_hooks.ended != NULL)
+        core_hooks.ended(ctx);
     if (ctx->state == CTX_LIVE)
         free_ctx_stack(ctx);
     if (tracing())
@@ -242,7 +237,8 @@ void detach_ctx(sp_ctx handle)
 SAN_SWITCH_POINT void coroutine_finish(void)
 {
     struct s_ctx *self = current;
-    wake_joiners(self);                      /* they rejoin before us */
+    if (core_hooks.ended != NULL)            /* its joiners rejoin before us */
+        core_hooks.ended(self);
     struct s_ctx *next = self->next;
     if (!stack_ok(self, __builtin_frame_address(0)))
         overflow_report(self->id, __builtin_frame_address(0), &self->stack);

@@ -93,7 +93,12 @@
  * since; a pointer that was never a handle is not.
  *
  * NAMES
- * Public names follow the pattern verb_ctx: create_ctx, yield_ctx, ...
+ * One rule for every header of the library. What acts on a coroutine is
+ * verb_ctx: create_ctx, yield_ctx, cancel_ctx, join_ctx (and is_ctx_...,
+ * get_ctx_... for questions). A call that stands in for a system call is
+ * co_ and its name: co_read, co_accept. An object's calls are
+ * co_<object>_<verb>: co_chan_send, co_mutex_lock. Anything else is co_
+ * and what it does: co_now, co_sleep, co_select, co_offload.
  */
 #ifndef COROUTINE_H
 #define COROUTINE_H
@@ -152,8 +157,8 @@ void destroy_ctx(sp_ctx ctx);
 /* Let 'ctx' be destroyed by itself when it finishes, at once if it has
  * finished: for coroutines nobody waits for, such as a server's
  * connections. The handle stays good while the coroutine lives (for
- * co_cancel, say) and is stale once it finished.
- * Aborts: as destroy_ctx, or a co_join waits for it. */
+ * cancel_ctx, say) and is stale once it finished.
+ * Aborts: as destroy_ctx, or a join_ctx waits for it. */
 void detach_ctx(sp_ctx ctx);
 
 /* ==== Switching ========================================================= */

@@ -25,7 +25,7 @@
  * ERRORS
  * A call that could not do its work returns -1 with errno: ETIMEDOUT (the
  * deadline passed; with 0, it would have had to wait), ECANCELED
- * (co_cancel), EPIPE (the channel is closed), ENOMEM, EINVAL. Misuse
+ * (cancel_ctx), EPIPE (the channel is closed), ENOMEM, EINVAL. Misuse
  * aborts with one line naming it and the coroutine: an object of another
  * thread, closing a channel twice, unlocking a mutex the caller does not
  * hold, destroying an object that has waiters.
@@ -98,16 +98,18 @@ typedef struct co_mbox co_mbox;
 co_mbox *co_mbox_create(size_t size);
 
 /* Copy the element at 'item' into the mailbox, from any thread. Never
- * waits: a lock is held for the copy, and a receiver that waits is woken
- * with one eventfd write (none while one is already on its way).
+ * waits: a lock is held for the copy, and a receiver that waits is told
+ * through its thread's inbox, with at most one eventfd write while that
+ * thread sleeps in the kernel (none while it is awake).
  * Returns 0, or -1 with errno EPIPE (closed), ENOMEM or EINVAL ('item' is
  * NULL). */
 int co_mbox_send(co_mbox *mb, const void *item);
 
-/* Take the oldest element into 'item', waiting for one.
+/* Take the oldest element into 'item', waiting for one. Receivers of
+ * the thread wait in a queue, as a channel's do: each message goes to the
+ * one that has waited longest, straight into its 'item'.
  * Returns 0, or -1 with errno EPIPE (closed and drained), ETIMEDOUT,
- * ECANCELED, EBUSY (another coroutine of the thread is receiving) or
- * EINVAL ('item' is NULL).
+ * ECANCELED or EINVAL ('item' is NULL).
  * Aborts: the mailbox belongs to another thread. */
 int co_mbox_recv(co_mbox *mb, void *item, int64_t deadline);
 
@@ -126,8 +128,10 @@ void co_mbox_destroy(co_mbox *mb);
 #define CO_RECV 2
 
 /* One case of a select: send the element at 'item' into 'chan', or
- * receive one into 'item'. 'err' is set for the case that completes: 0,
- * or EPIPE when its channel is closed. */
+ * receive one into 'item'. A case whose 'chan' is NULL is never ready,
+ * as a nil channel in Go, so cases can be turned off in place. 'err' is
+ * set for the case that completes: 0, or EPIPE when its channel is
+ * closed. */
 struct co_case {
     co_chan *chan;
     int op;                      /* CO_SEND or CO_RECV */

@@ -2,10 +2,13 @@
  * each other, for signals; and the socket calls built on those waits.
  *
  * NAMES
- * Every call here is co_ followed by what it does; a call that stands in
- * for a system call has that call's name and arguments, plus a deadline
- * (co_read is read(2) that waits). Times are int64_t nanoseconds of
- * CLOCK_MONOTONIC, as co_now() gives them.
+ * As coroutine.h says: what acts on a coroutine is verb_ctx (cancel_ctx,
+ * join_ctx); a call that stands in for a system call is co_ and that
+ * call's name, with its arguments and a deadline (co_read is read(2)
+ * that waits); the rest is co_ and what it does (co_now, co_sleep).
+ * Times are int64_t nanoseconds of CLOCK_MONOTONIC, as co_now() gives
+ * them. co_cancel, co_cancelled and co_join are the names of version 1.0
+ * for cancel_ctx, is_ctx_cancelled and join_ctx, kept until version 2.
  *
  * MODEL
  * A context (a coroutine, or main) that waits leaves the rotation of
@@ -17,12 +20,13 @@
  * order (equal deadlines in the order they began to wait).
  *
  * Each thread's first wait makes its poller: a coroutine (its id is the
- * next free one) that is in the rotation while a deadline or a descriptor
- * is waited for, or when nothing else can run. Once per turn it fires the
- * deadlines that passed and asks the kernel (epoll) which descriptors are
- * ready, without blocking while others can run, so a coroutine that
- * yields in a loop delays waiters by at most one turn. Waits that another
- * context ends (a join, a channel) need no poller.
+ * next free one) that is in the rotation while a deadline, a descriptor
+ * or another thread is waited for, or when nothing else can run. Once
+ * per turn it takes what other threads sent, fires the deadlines that
+ * passed and asks the kernel (epoll) which descriptors are ready, without
+ * blocking while others can run, so a coroutine that yields in a loop
+ * delays waiters by at most one turn. Waits that another context ends (a
+ * join, a channel) need no poller.
  * When nothing can run, the thread sleeps in the kernel until the next
  * deadline or event: a thread whose coroutines all wait uses no CPU. When
  * nothing can run and nothing can wake anything (every context waits
@@ -34,21 +38,32 @@
  *     co_now() + 50 * CO_MSEC   wait at most 50 ms
  *     CO_FOREVER                no deadline
  *     0 (or any past time)      do not wait: ready now, or ETIMEDOUT
+ * A call that can complete without waiting does so, whatever its
+ * deadline: a longer deadline never gives a worse answer than 0.
  *
  * DESCRIPTORS
  * A descriptor is registered with the kernel's poller at its first wait
- * and stays registered until co_close(). Close a descriptor that any wait
- * has seen with co_close(), not close(): it wakes the descriptor's waiters
- * (with EBADF) and forgets the registration, so the number can be reused.
+ * and stays registered until co_close(). Its readiness for each
+ * direction, once reported, is remembered until a call on it (co_read,
+ * co_write, ...) says EAGAIN: co_wait_fd() on a descriptor that is still
+ * ready returns at once, however often it is asked. Close a descriptor
+ * that any wait has seen with co_close(), not close(), from any thread:
+ * it wakes the descriptor's waiters with EBADF (those of the thread that
+ * registered it last, if that is another, through its poller) and
+ * forgets the registrations, so the number can be reused in any thread.
  * The calls here make no descriptor non-blocking: co_accept(), co_listen()
  * and co_dial() return non-blocking ones; for others, set O_NONBLOCK
  * yourself, or a co_read() on them blocks the thread. One coroutine at a
  * time may wait on a descriptor in each direction: a second gets EBUSY.
  *
  * CANCELLATION
- * co_cancel(c) makes c's current wait, and every later one, end with
- * ECANCELED, so c can clean up and return. Destroying a waiting coroutine
- * ends its waits without running it.
+ * cancel_ctx(c) makes c's current wait, and every later one, end with
+ * ECANCELED, so c can clean up and return. A call that need not wait
+ * still completes (a ready read, a send to a waiting receiver, a free
+ * lock, co_wait_fd on a ready descriptor, co_sleep of a past deadline):
+ * only a wait is cancelled. Destroying a waiting coroutine ends its waits
+ * without running it; what a waker had handed it (a semaphore's permit,
+ * a mutex) goes on to the next waiter, or back.
  *
  * ERRORS
  * Calls return -1 (or NULL) with errno set, and nothing is lost: a
@@ -62,7 +77,8 @@
  * Each thread has its own poller, made at its first wait and closed when
  * it exits. A coroutine waits on its own thread only. After fork(), the
  * child's runtime starts afresh at its first wait: the coroutines the
- * forking thread had keep their waits, re-registered with a new poller.
+ * forking thread had keep their waits, re-registered with a new poller,
+ * except those for work offloaded before the fork (co_offload).
  *
  * EXAMPLE
  *     // An echo server: a coroutine per connection.
@@ -120,10 +136,11 @@ int co_sleep(int64_t deadline);
 /* Wait until 'fd' may be ready for 'what' (CO_READABLE or CO_WRITABLE):
  * data or a connection to read, room to write, end of file, an error or a
  * hangup. Readiness is a hint: try the call and, on EAGAIN, wait again.
- * Returns 0, or -1 with errno:
+ * Returns 0 (at once while it is remembered ready, and still is), or -1
+ * with errno:
  *   ETIMEDOUT  the deadline passed
- *   ECANCELED  co_cancel()
- *   EBADF      'fd' is not open, or co_close() closed it while waiting
+ *   ECANCELED  cancel_ctx(), unless it is ready
+ *   EBADF      'fd' is not open, or co_close() closed it while waiting, in any thread
  *   EBUSY      another coroutine waits on 'fd' for the same thing
  *   EINVAL     'what' is not one of the two, or 'fd' cannot be polled
  *              (a regular file: it is always ready, so just read it) */
@@ -135,7 +152,7 @@ int co_wait_fd(int fd, int what, int64_t deadline);
 ssize_t co_read(int fd, void *buf, size_t len, int64_t deadline);
 
 /* write(2) of the whole buffer, waiting while there is no room. A
- * socket's peer gone is EPIPE, never SIGPIPE.
+ * socket's peer or a pipe's reader gone is EPIPE, never SIGPIPE.
  * Returns 'len', or -1 with errno as write(2) or co_wait_fd(); then an
  * unknown part of the buffer was written. */
 ssize_t co_write(int fd, const void *buf, size_t len, int64_t deadline);
@@ -146,7 +163,8 @@ ssize_t co_readv(int fd, const struct iovec *iov, int iovcnt, int64_t deadline);
 
 /* writev(2) of every byte of every buffer, as co_write. The entries of
  * 'iov' are changed as they are written.
- * Returns as co_write, the total of the buffers' lengths when it succeeds. */
+ * Returns as co_write, the total of the buffers' lengths when it succeeds;
+ * EINVAL if 'iovcnt' is below 0 or above IOV_MAX, as writev(2). */
 ssize_t co_writev(int fd, struct iovec *iov, int iovcnt, int64_t deadline);
 
 /* recv(2), waiting while there is nothing to read.
@@ -206,27 +224,39 @@ int co_dial(const char *host, int port, int64_t deadline);
  * one, with ECANCELED. The coroutine itself runs on: it is told, not
  * stopped. Cancelling a finished one does nothing.
  * Aborts: 'ctx' was destroyed or belongs to another thread. */
-void co_cancel(sp_ctx ctx);
+void cancel_ctx(sp_ctx ctx);
 
 /* Whether the running context was cancelled.
- * Returns true once co_cancel() was called for it. */
-bool co_cancelled(void);
+ * Returns true once cancel_ctx() was called for it. */
+bool is_ctx_cancelled(void);
 
 /* Wait until 'ctx' finishes, or is destroyed.
  * Returns 0, or -1 with errno ETIMEDOUT or ECANCELED.
  * Aborts: 'ctx' is the running context or main (NULL), was destroyed, is
  * detached, or belongs to another thread. */
+int join_ctx(sp_ctx ctx, int64_t deadline);
+
+/* cancel_ctx() under its name of version 1.0, kept until version 2. */
+void co_cancel(sp_ctx ctx);
+
+/* is_ctx_cancelled() under its name of version 1.0, kept until version 2.
+ * Returns as is_ctx_cancelled(). */
+bool co_cancelled(void);
+
+/* join_ctx() under its name of version 1.0, kept until version 2.
+ * Returns as join_ctx(). */
 int co_join(sp_ctx ctx, int64_t deadline);
 
 /* ==== Signals =========================================================== */
 
-/* Wait for one of the 'count' signals in 'signals' (SIGTERM, ...). The
+/* Wait for one of the 'count' (at least 1) signals in 'signals'. The
  * signals are blocked in the calling thread from the first call on, so
  * that they are queued rather than acted on: block them in every other
  * thread too (call this, or pthread_sigmask(), before starting threads),
  * or the kernel may hand them to a thread that does not block them.
  * Returns the signal's number, or -1 with errno ETIMEDOUT, ECANCELED,
- * EINVAL (a number is not a signal) or as signalfd(2). */
+ * EINVAL (no signals, a number that is not a signal, or SIGKILL or
+ * SIGSTOP, which are never queued) or as signalfd(2). */
 int co_wait_signal(const int *signals, int count, int64_t deadline);
 
 /* ==== Blocking work ===================================================== */
@@ -246,15 +276,18 @@ int co_wait_signal(const int *signals, int count, int64_t deadline);
  * Without one (NULL), 'arg' stays the caller's, so the call returns only
  * when fn is done with it, however long after the deadline or the cancel.
  * Destroying a coroutine that waits here ends the wait as a cancel does,
- * unseen by its code. After fork(), work offloaded before it never
- * completes in the child: its waits end only by their deadlines or
- * cancels.
+ * unseen by its code. After fork(), in the child, a co_offload waiting
+ * for work offloaded before the fork returns at once with ECANCELED,
+ * drop call or not: the worker running that work is the parent's, and
+ * the child's copy of 'arg' is not touched by it (with a drop call, drop
+ * gets that copy).
  *
  * Returns 0 once fn(arg) has returned (what it left in 'arg' is the
  * caller's), or -1 with errno:
  *   ETIMEDOUT  the deadline passed (with 0, or one already past, fn never
  *              runs)
- *   ECANCELED  co_cancel (if it came first, fn never runs)
+ *   ECANCELED  cancel_ctx (if it came first, fn never runs), or in a child
+ *              after fork (above)
  *   EINVAL     'fn' is NULL
  *   ENOMEM     no memory
  *   EMFILE     no descriptor for this thread's inbox

@@ -1,91 +1,135 @@
-/* inbox.c - work other threads finished, back to the thread that waits
- * for it.
+/* inbox.c - each thread's inbox: what other threads send to it, and the
+ * one way they wake it.
  *
- * Each thread that offloads work has one inbox: a list under a lock and
- * an eventfd its poller watches. A worker posts the work it finished and
- * writes the eventfd, once per burst (a post that finds a write on its way
- * adds none, as Go's netpoll wake-ups are coalesced); the poller reads it
- * and wakes each waiter. Work whose waiter gave up (a deadline, a cancel,
- * a destroy) is freed here instead, its argument given to its drop call.
+ * An inbox is a list under a lock and an eventfd that the thread's
+ * poller watches. A poster appends its node and writes the eventfd only
+ * if the thread sleeps in the kernel and nobody has written since it fell
+ * asleep: a thread that is awake finds its posts at its poller's next
+ * turn, with no system call on either side, and a burst of posts to a
+ * sleeping thread costs one write (as Go's netpoll wake-ups are
+ * coalesced). What is posted is a node inside the thing that crosses,
+ * with the call that delivers it on the thread: a mailbox's wake-up, a
+ * work done, a descriptor closed. This file knows none of them.
  *
- * An inbox outlives its thread while work is on its way to it: the last
- * post frees it. A post to the inbox of a thread that exited drops the
- * work on the worker's thread.
+ * An inbox outlives its thread while anybody holds it (a mailbox, work
+ * on its way, a descriptor registration): a post to the inbox of a thread
+ * that exited is lost at once, on the poster's thread, and the last
+ * release frees it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "poller.h"
+#include "coroutine_wait.h"
 #include "inbox.h"
-#include "runtime.h"
+
+struct node_list {
+    struct inbox_node *first, *last;
+};
 
 struct inbox {
     pthread_mutex_t lock;        /* guards the rest */
     int fd;                      /* the eventfd */
-    struct work *first, *last;   /* done, not yet drained */
-    size_t expected;             /* works on their way, plus those listed */
-    size_t listed;               /* written atomically: read unlocked by a watcher */
-    bool signalled;              /* fd written since the last drain */
+    struct node_list posted;     /* to deliver, oldest first */
+    struct node_list expected;   /* to be posted (offloaded work) */
+    size_t count;                /* posted; written atomically: read unlocked */
+    size_t holders;              /* its thread (until it exits), and others */
+    bool sleeping;               /* its thread sleeps in the kernel */
+    bool signalled;              /* fd written since it fell asleep */
     bool closed;                 /* its thread exited */
 };
 
-/* An eventfd the thread's poller watches. */
-static int watched_eventfd(void)
+static __thread struct inbox *mine;
+
+bool inbox_watch_count(const size_t *count, int64_t ns)
 {
-    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    if (poll_add(rt.poll_fd, fd, 0) != 0) {
-        int err = errno;
-        close(fd);
-        errno = err;
-        return -1;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t until = now.tv_sec * CO_SEC + now.tv_nsec + ns;
+    for (int i = 1;; i++) {
+        if (__atomic_load_n(count, __ATOMIC_ACQUIRE) > 0)
+            return true;
+        if (i % 64 == 0) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (now.tv_sec * CO_SEC + now.tv_nsec >= until)
+                return false;
+        }
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
     }
-    return fd;
 }
 
-static int inbox_open(void)
+/* {=====================================================================
+ * Lists
+ * ====================================================================== */
+
+static void list_append(struct node_list *l, struct inbox_node *n)
 {
-    if (rt.inbox != NULL)
-        return 0;
+    n->next = NULL;
+    n->prev = l->last;
+    *(l->last ? &l->last->next : &l->first) = n;
+    l->last = n;
+}
+
+static void list_unlink(struct node_list *l, struct inbox_node *n)
+{
+    *(n->prev ? &n->prev->next : &l->first) = n->next;
+    *(n->next ? &n->next->prev : &l->last) = n->prev;
+}
+
+static struct inbox_node *list_take_all(struct node_list *l)
+{
+    struct inbox_node *first = l->first;
+    l->first = l->last = NULL;
+    return first;
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Life
+ * ====================================================================== */
+
+struct inbox *inbox_mine(void)
+{
+    if (mine != NULL)
+        return mine;
     struct inbox *in = calloc(1, sizeof *in);
-    if (in == NULL)
-        return ENOMEM;
-    if ((in->fd = watched_eventfd()) < 0) {
-        int err = errno;
+    if (in == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if ((in->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
         free(in);
-        return err;
+        return NULL;
     }
     pthread_mutex_init(&in->lock, NULL);
-    rt.inbox = in;
-    return 0;
+    in->holders = 1;                    /* its thread */
+    mine = in;
+    return in;
 }
 
-int inbox_expect(struct work *w)
+int inbox_fd(const struct inbox *in)
 {
-    int err = inbox_open();
-    if (err != 0)
-        return err;
-    w->inbox = rt.inbox;
-    pthread_mutex_lock(&rt.inbox->lock);
-    rt.inbox->expected++;
-    pthread_mutex_unlock(&rt.inbox->lock);
-    return 0;
+    return in->fd;
 }
 
-bool inbox_is(int fd)
+void inbox_hold(struct inbox *in)
 {
-    return rt.inbox != NULL && rt.inbox->fd == fd;
+    pthread_mutex_lock(&in->lock);
+    in->holders++;
+    pthread_mutex_unlock(&in->lock);
 }
 
-/* Under the lock: the last work on its way to a closed inbox frees it. */
-static bool last_of_closed(struct inbox *in)
+/* Under the lock: one holder fewer; whether it was the last. */
+static bool let_go(struct inbox *in)
 {
-    return in->closed && in->expected == 0;
+    return --in->holders == 0;
 }
 
 static void inbox_free(struct inbox *in)
@@ -94,104 +138,154 @@ static void inbox_free(struct inbox *in)
     free(in);
 }
 
-void inbox_post(struct work *w)
+void inbox_release(struct inbox *in)
 {
-    struct inbox *in = w->inbox;
     pthread_mutex_lock(&in->lock);
+    bool last = let_go(in);
+    pthread_mutex_unlock(&in->lock);
+    if (last)
+        inbox_free(in);
+}
+
+void inbox_close(void)
+{
+    struct inbox *in = mine;
+    if (in == NULL)
+        return;
+    mine = NULL;
+    pthread_mutex_lock(&in->lock);
+    struct inbox_node *posted = list_take_all(&in->posted);
+    in->closed = true;
+    close(in->fd);
+    pthread_mutex_unlock(&in->lock);
+    while (posted != NULL) {
+        struct inbox_node *n = posted;
+        posted = n->next;
+        n->lost(n, false);
+    }
+    inbox_release(in);
+}
+
+int inbox_renew(void)
+{
+    struct inbox *in = mine;
+    if (in == NULL)
+        return 0;
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);   /* the old one is the parent's too */
+    if (fd < 0)
+        return errno;
+    close(in->fd);
+    pthread_mutex_init(&in->lock, NULL);               /* a parent's thread may have held it */
+    in->fd = fd;
+    in->sleeping = in->signalled = false;
+    struct inbox_node *expected = list_take_all(&in->expected);
+    while (expected != NULL) {                         /* their posters are in the parent */
+        struct inbox_node *n = expected;
+        expected = n->next;
+        n->expected = false;
+        in->holders--;
+        n->lost(n, true);
+    }
+    return 0;
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Posting and delivering
+ * ====================================================================== */
+
+void inbox_expect(struct inbox *in, struct inbox_node *n)
+{
+    pthread_mutex_lock(&in->lock);
+    in->holders++;
+    n->expected = true;
+    list_append(&in->expected, n);
+    pthread_mutex_unlock(&in->lock);
+}
+
+/* Under the lock: was 'n' expected? Then it no longer is. */
+static bool was_expected(struct inbox *in, struct inbox_node *n)
+{
+    if (!n->expected)
+        return false;
+    list_unlink(&in->expected, n);
+    n->expected = false;
+    return true;
+}
+
+void inbox_post(struct inbox *in, struct inbox_node *n)
+{
+    pthread_mutex_lock(&in->lock);
+    bool last = was_expected(in, n) && let_go(in);
     if (in->closed) {
-        in->expected--;
-        bool last = last_of_closed(in);
         pthread_mutex_unlock(&in->lock);
-        work_drop(w);
+        n->lost(n, false);
         if (last)
             inbox_free(in);
         return;
     }
-    w->next = NULL;
-    *(in->last ? &in->last->next : &in->first) = w;
-    in->last = w;
-    __atomic_store_n(&in->listed, in->listed + 1, __ATOMIC_RELEASE);
-    if (!in->signalled) {              /* under the lock: the thread cannot close fd meanwhile */
+    list_append(&in->posted, n);
+    __atomic_store_n(&in->count, in->count + 1, __ATOMIC_RELEASE);
+    if (in->sleeping && !in->signalled) {     /* under the lock: fd stays open */
         uint64_t one = 1;
         in->signalled = write(in->fd, &one, sizeof one) == sizeof one;
     }
     pthread_mutex_unlock(&in->lock);
 }
 
-/* Under the lock: what was posted, the inbox emptied. */
-static struct work *take_all(struct inbox *in)
+bool inbox_has_mail(void)
 {
-    struct work *list = in->first;
-    for (struct work *w = list; w != NULL; w = w->next)
-        in->expected--;
-    in->first = in->last = NULL;
-    __atomic_store_n(&in->listed, 0, __ATOMIC_RELAXED);
-    in->signalled = false;
-    return list;
+    return mine != NULL && __atomic_load_n(&mine->count, __ATOMIC_ACQUIRE) > 0;
 }
 
 bool inbox_watch(int64_t ns)
 {
-    return rt.inbox != NULL && watch_count(&rt.inbox->listed, ns);
+    return mine != NULL && inbox_watch_count(&mine->count, ns);
+}
+
+bool inbox_sleep(void)
+{
+    struct inbox *in = mine;
+    if (in == NULL)
+        return true;
+    pthread_mutex_lock(&in->lock);
+    bool may = in->posted.first == NULL;
+    in->sleeping = may;
+    pthread_mutex_unlock(&in->lock);
+    return may;
+}
+
+void inbox_awake(void)
+{
+    struct inbox *in = mine;
+    if (in == NULL)
+        return;
+    pthread_mutex_lock(&in->lock);
+    bool signalled = in->signalled;
+    in->sleeping = in->signalled = false;
+    pthread_mutex_unlock(&in->lock);
+    if (signalled) {                          /* empty it, so the next write is an edge */
+        uint64_t count;
+        ssize_t n = read(in->fd, &count, sizeof count);
+        (void)n;
+    }
 }
 
 void inbox_drain(void)
 {
-    struct inbox *in = rt.inbox;
-    uint64_t count;
-    ssize_t n = read(in->fd, &count, sizeof count);  /* first: a later post writes again */
-    (void)n;
-    pthread_mutex_lock(&in->lock);
-    struct work *list = take_all(in);
-    pthread_mutex_unlock(&in->lock);
-    while (list != NULL) {
-        struct work *w = list;
-        list = w->next;
-        if (w->given_up) {
-            work_drop(w);
-            continue;
-        }
-        w->back = true;                /* its waiter frees it, woken or about to run */
-        if (w->waiters.first != NULL)
-            waitq_wake(w->waiters.first, 0);
-    }
-}
-
-
-int inbox_renew(void)
-{
-    struct inbox *in = rt.inbox;
-    if (in == NULL)
-        return 0;
-    int fd = watched_eventfd();        /* the old one is shared with the parent */
-    if (fd < 0)
-        return -1;
-    close(in->fd);
-    pthread_mutex_init(&in->lock, NULL);
-    in->fd = fd;
-    in->first = in->last = NULL;       /* work of the parent's workers: gone */
-    in->expected = in->listed = 0;
-    in->signalled = false;
-    return 0;
-}
-
-void inbox_close(void)
-{
-    struct inbox *in = rt.inbox;
-    if (in == NULL)
+    struct inbox *in = mine;
+    if (in == NULL || __atomic_load_n(&in->count, __ATOMIC_ACQUIRE) == 0)
         return;
-    rt.inbox = NULL;
     pthread_mutex_lock(&in->lock);
-    struct work *list = take_all(in);
-    in->closed = true;
-    close(in->fd);
-    bool last = last_of_closed(in);
+    struct inbox_node *posted = list_take_all(&in->posted);
+    __atomic_store_n(&in->count, 0, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&in->lock);
-    while (list != NULL) {
-        struct work *w = list;
-        list = w->next;
-        work_drop(w);
+    while (posted != NULL) {
+        struct inbox_node *n = posted;
+        posted = n->next;
+        n->deliver(n);
     }
-    if (last)
-        inbox_free(in);
 }
+
+/* }===================================================================== */

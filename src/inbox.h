@@ -1,90 +1,83 @@
-/* inbox.h - offloaded work, as the thread that waits for it and the
- * workers that run it share it (offload.c queues and runs it, inbox.c
- * brings it back), and each thread's inbox of work done for it. */
+/* inbox.h - each thread's inbox (inbox.c): the one road by which
+ * anything crosses to a thread from another, be it a mailbox's message,
+ * offloaded work done, or a descriptor closed elsewhere. */
 #ifndef COROUTINE_INBOX_H
 #define COROUTINE_INBOX_H
 
-#include <stdlib.h>
+#include <stdbool.h>
+#include <stdint.h>
 
-#include "runtime.h"
+#include "internal.h"
 
-/* A blocking call run on a worker thread for a context of this one
- * (offload.c). Its waiter sits in 'waiters' and leaves it when its wait
- * ends for any reason; done, the work is posted to its thread's inbox,
- * which wakes the waiter if there still is one. The waiter frees the
- * work (work_release) unless it gave up before the work came back: then
- * the inbox gives 'arg' to 'drop' and frees it. */
-struct work {
-    void (*fn)(void *arg);
-    void *arg;
-    void (*drop)(void *arg);
-    struct waitq waiters;        /* touched by the owning thread only */
-    bool back;                   /* so is this: the inbox has it */
-    bool given_up;               /* and this: the waiter is gone */
-    struct inbox *inbox;         /* the owning thread's */
-    struct work *next;           /* in the pool's queue, then in the inbox */
-    int state;                   /* atomic: enum work_state */
+/* What is posted: a node inside whatever crosses (a mailbox, a work),
+ * with what to do with it on the other side. */
+struct inbox_node {
+    struct inbox_node *prev, *next;   /* in one of the inbox's lists */
+    bool expected;                    /* in the list of those expected */
+    /* On the inbox's thread, when its poller drains the inbox. */
+    void (*deliver)(struct inbox_node *n);
+    /* When it can never be delivered: 'here' is true in a forked child,
+     * on the inbox's thread (the node was expected, and whoever would
+     * post it is in the parent); false on the poster's thread, the
+     * inbox's thread having exited. */
+    void (*lost)(struct inbox_node *n, bool here);
 };
 
-enum work_state { WORK_QUEUED, WORK_RUNNING, WORK_DONE, WORK_ABANDONED };
+struct inbox;
 
-/* The waiter gives 'w' up. True if 'fn' will not touch its argument any
- * more: it had not started (and now never will), or it is done. */
-static inline bool work_let_go(struct work *w)
-{
-    int seen = WORK_QUEUED;
-    if (__atomic_compare_exchange_n(&w->state, &seen, WORK_ABANDONED, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE))
-        return true;
-    return seen != WORK_RUNNING;
-}
+/* The running thread's inbox, made at the first asking: NULL with errno
+ * (EMFILE, ENOMEM). It lives while its thread does and while anybody
+ * holds it. */
+HIDDEN struct inbox *inbox_mine(void);
 
-/* Nobody will read the results: 'arg' to 'drop', and the work freed. */
-static inline void work_drop(struct work *w)
-{
-    if (w->drop != NULL)
-        w->drop(w->arg);
-    free(w);
-}
+/* The eventfd that a post writes while the thread sleeps in the kernel:
+ * its poller watches it. */
+HIDDEN int inbox_fd(const struct inbox *in);
 
-/* The waiter is done with 'w', with its result or giving up: work that
- * is back is freed now (its argument given to 'drop' if 'gave_up'); work
- * still out is the inbox's to drop when it comes. Inline, so that the
- * runtime's unwait gives work up without calling back into inbox.c. */
-static inline void work_release(struct work *w, bool gave_up)
-{
-    if (!w->back)
-        w->given_up = true;
-    else if (gave_up)
-        work_drop(w);
-    else
-        free(w);
-}
+/* One more holder of 'in', which stays valid until the matching
+ * release, even after its thread exits. Any thread. */
+HIDDEN void inbox_hold(struct inbox *in);
+HIDDEN void inbox_release(struct inbox *in);
 
-/* The running thread's inbox, made and watched by its poller at the first
- * call, expecting one more work: 0, or an errno. */
-HIDDEN int inbox_expect(struct work *w);
+/* 'n' will be posted to the running thread's inbox, which holds itself
+ * for it until then: noted, so that a fork can say it is lost. */
+HIDDEN void inbox_expect(struct inbox *in, struct inbox_node *n);
 
-/* From any thread: 'w' is done. Its thread's poller is woken (once per
- * burst), or, if that thread has exited, 'w' is dropped here. */
-HIDDEN void inbox_post(struct work *w);
+/* From any thread: 'n' goes to 'in' (as expected, or not), waking the
+ * thread if it sleeps in the kernel; or, if its thread exited, n->lost. */
+HIDDEN void inbox_post(struct inbox *in, struct inbox_node *n);
 
-/* Whether 'fd' is the running thread's inbox. */
-HIDDEN bool inbox_is(int fd);
+/* This thread's inbox has posts waiting: a glance, no lock. */
+HIDDEN bool inbox_has_mail(void);
 
-/* Whether work came to this thread's inbox within 'ns' nanoseconds,
- * watching without a system call (watch_count). */
+/* Whether a post came within 'ns' nanoseconds, watching without a
+ * system call (inbox_watch_count). */
 HIDDEN bool inbox_watch(int64_t ns);
 
-/* The inbox's descriptor said something came: wake each waiter. */
+/* The thread is about to sleep in the kernel: true if it may (posts from
+ * now on write the eventfd), false if posts are waiting. Then, awake
+ * again, inbox_awake(). */
+HIDDEN bool inbox_sleep(void);
+HIDDEN void inbox_awake(void);
+
+/* Deliver every post, oldest first. */
 HIDDEN void inbox_drain(void);
 
-/* After fork, in the child: a new descriptor, 0 or -1 with errno; work
- * offloaded before the fork never comes. */
+/* In a child after fork: a new eventfd (0, or an errno); every expected
+ * node is lost. */
 HIDDEN int inbox_renew(void);
 
-/* The thread exits, its waiters gone: work still to come is dropped by
- * the workers. */
+/* The thread exits: posts waiting are lost, later ones too. */
 HIDDEN void inbox_close(void);
+
+/* How long a thread with nothing else to do watches before it sleeps. */
+#define WATCH_NS (20 * 1000)
+
+/* Watch '*count' (written atomically by other threads) for up to 'ns'
+ * nanoseconds, spinning: whether it became non-zero. Sleeping in the
+ * kernel and being woken costs microseconds on each side, so a thread
+ * with nothing else to do watches a while first, as Go's idle threads
+ * spin before they park. */
+HIDDEN bool inbox_watch_count(const size_t *count, int64_t ns);
 
 #endif

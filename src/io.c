@@ -4,12 +4,15 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "coroutine_wait.h"
+#include "poller.h"
 #include "wait.h"
 
 /* -1 to return (errno set), or 0 to try the call again: after EINTR, or
@@ -50,15 +53,42 @@ ssize_t co_recv(int fd, void *buf, size_t len, int flags, int64_t deadline)
     return n;
 }
 
+/* writev(2) that raises no SIGPIPE: a pipe whose reader is gone says
+ * EPIPE, as a socket does with MSG_NOSIGNAL. The signal is blocked for
+ * the call, and taken back if the call raised it; one that was pending
+ * before stays pending. */
+static ssize_t writev_quietly(int fd, const struct iovec *iov, int iovcnt)
+{
+    sigset_t pipe_only, old, pending;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    sigpending(&pending);
+    bool was_pending = sigismember(&pending, SIGPIPE);
+    ssize_t n = writev(fd, iov, iovcnt);
+    int err = errno;
+    if (n < 0 && err == EPIPE && !was_pending) {
+        struct timespec now = {0, 0};
+        sigtimedwait(&pipe_only, NULL, &now);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = err;
+    return n;
+}
+
 /* The whole of 'iov' through sendmsg(2) or writev(2), whichever suits
- * 'fd'; sendmsg takes MSG_NOSIGNAL, so a socket's peer gone is EPIPE. */
+ * 'fd'; neither raises SIGPIPE. */
 static ssize_t put_all(int fd, struct iovec *iov, int iovcnt, int flags, int64_t deadline)
 {
     ssize_t total = 0;
     bool socket = true;
+    if (iovcnt < 0 || iovcnt > IOV_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
     while (iovcnt > 0) {
         struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)iovcnt};
-        ssize_t n = socket ? sendmsg(fd, &msg, flags | MSG_NOSIGNAL) : writev(fd, iov, iovcnt);
+        ssize_t n = socket ? sendmsg(fd, &msg, flags | MSG_NOSIGNAL) : writev_quietly(fd, iov, iovcnt);
         if (n < 0 && socket && errno == ENOTSOCK) {
             socket = false;
             continue;
@@ -98,7 +128,7 @@ ssize_t co_send(int fd, const void *buf, size_t len, int flags, int64_t deadline
 
 int co_close(int fd)
 {
-    forget_fd(fd);
+    poller_fd_close(fd);
     return close(fd);
 }
 
@@ -108,9 +138,18 @@ int co_wait_signal(const int *signals, int count, int64_t deadline)
 {
     sigset_t set;
     sigemptyset(&set);
-    for (int i = 0; i < count; i++)
+    if (signals == NULL || count <= 0) {
+        errno = EINVAL;                /* nothing could ever end the wait */
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        if (signals[i] == SIGKILL || signals[i] == SIGSTOP) {
+            errno = EINVAL;            /* never queued: the kernel acts on them */
+            return -1;
+        }
         if (sigaddset(&set, signals[i]) != 0)
             return -1;
+    }
     int err = pthread_sigmask(SIG_BLOCK, &set, NULL);
     if (err != 0) {
         errno = err;

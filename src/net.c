@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,32 @@
 /* A descriptor held back for the moment the process runs out: closing it
  * makes room to accept one waiting connection and close it at once, so
  * its client hears a close instead of hanging in the queue (as nginx and
- * libuv do). One per thread that accepts. */
+ * libuv do). One per thread that accepts, closed when the thread exits. */
 static __thread int reserve_plus_one;
+static pthread_key_t reserve_key;
+static pthread_once_t reserve_once = PTHREAD_ONCE_INIT;
+
+static void close_reserve(void *unused)
+{
+    (void)unused;
+    if (reserve_plus_one > 0)
+        close(reserve_plus_one - 1);
+    reserve_plus_one = 0;
+}
+
+static void make_reserve_key(void)
+{
+    pthread_key_create(&reserve_key, close_reserve);
+}
+
+static void keep_reserve(void)
+{
+    if (reserve_plus_one != 0)
+        return;
+    pthread_once(&reserve_once, make_reserve_key);
+    reserve_plus_one = open("/dev/null", O_RDONLY | O_CLOEXEC) + 1;
+    pthread_setspecific(reserve_key, &reserve_plus_one);    /* non-NULL: run it */
+}
 
 static void shed_one(int fd)
 {
@@ -62,8 +87,7 @@ static int back_off(int fd, int64_t *pause, int64_t deadline)
 int co_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int64_t deadline)
 {
     int64_t pause = CO_MSEC;
-    if (reserve_plus_one == 0)
-        reserve_plus_one = open("/dev/null", O_RDONLY | O_CLOEXEC) + 1;
+    keep_reserve();
     for (;;) {
         int conn = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (conn >= 0)

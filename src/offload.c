@@ -16,10 +16,30 @@
 #include <stdlib.h>
 
 #include "inbox.h"
-#include "runtime.h"
 #include "wait.h"
 
 #define MAX_WORKERS 16
+
+/* A blocking call run on a worker thread for a context of this one. Its
+ * waiter sits in 'waiters' and leaves it when its wait ends for any
+ * reason; done, the work is posted to its thread's inbox, which wakes the
+ * waiter if there still is one. The waiter frees the work
+ * (offload_release) unless it gave up before the work came back: then
+ * the delivery gives 'arg' to 'drop' and frees it. */
+struct work {
+    struct inbox_node node;      /* posted to its thread's inbox when done */
+    void (*fn)(void *arg);
+    void *arg;
+    void (*drop)(void *arg);
+    struct waitq waiters;        /* touched by the owning thread only */
+    bool back;                   /* so is this: the inbox delivered it */
+    bool given_up;               /* and this: the waiter is gone */
+    struct inbox *inbox;         /* the owning thread's */
+    struct work *next;           /* in the pool's queue */
+    int state;                   /* atomic: enum work_state */
+};
+
+enum work_state { WORK_QUEUED, WORK_RUNNING, WORK_DONE, WORK_ABANDONED };
 
 static struct {
     pthread_mutex_t lock;        /* guards the rest */
@@ -37,7 +57,7 @@ static pthread_once_t fork_watch = PTHREAD_ONCE_INIT;
 static void watch_queue(void)
 {
     pthread_mutex_unlock(&pool.lock);
-    watch_count(&pool.queued, WATCH_NS);
+    inbox_watch_count(&pool.queued, WATCH_NS);
     pthread_mutex_lock(&pool.lock);
 }
 
@@ -73,7 +93,7 @@ static void *worker(void *unused)
             w->fn(w->arg);
             __atomic_store_n(&w->state, WORK_DONE, __ATOMIC_RELEASE);
         }
-        inbox_post(w);
+        inbox_post(w->inbox, &w->node);
     }
     return NULL;
 }
@@ -141,22 +161,108 @@ static void empty_pool(void)
 extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
                              void *dso_handle);
 
+
+/* {=====================================================================
+ * The work's way back, on its thread
+ * ====================================================================== */
+
+/* The waiter gives 'w' up. True if 'fn' will not touch its argument any
+ * more: it had not started (and now never will), or it is done. */
+static bool offload_let_go(struct work *w)
+{
+    int seen = WORK_QUEUED;
+    if (__atomic_compare_exchange_n(&w->state, &seen, WORK_ABANDONED, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return true;
+    return seen != WORK_RUNNING;
+}
+
+/* Nobody will read the results: 'arg' to 'drop', and the work freed. */
+static void offload_drop(struct work *w)
+{
+    if (w->drop != NULL)
+        w->drop(w->arg);
+    free(w);
+}
+
+/* The waiter is done with 'w', with its result or giving up: work that
+ * is back is freed now (its argument given to 'drop' if 'gave_up'); work
+ * still out is dropped when it comes. */
+static void offload_release(struct work *w, bool gave_up)
+{
+    if (!w->back)
+        w->given_up = true;
+    else if (gave_up)
+        offload_drop(w);
+    else
+        free(w);
+}
+
+static void offload_deliver(struct inbox_node *node)
+{
+    struct work *w = (struct work *)node;
+    if (w->given_up) {
+        offload_drop(w);
+        return;
+    }
+    w->back = true;                    /* its waiter frees it, woken or about to run */
+    if (w->waiters.first != NULL)
+        waitq_wake(w->waiters.first, 0);
+}
+
+/* Its thread exited ('here' false: we are the worker), or, in a forked
+ * child, the worker that runs it is the parent's: it never comes back,
+ * and its waiter's wait ends with ECANCELED. */
+static void offload_lost(struct inbox_node *node, bool here)
+{
+    struct work *w = (struct work *)node;
+    if (!here || w->given_up) {
+        offload_drop(w);
+        return;
+    }
+    w->back = true;
+    __atomic_store_n(&w->state, WORK_ABANDONED, __ATOMIC_RELAXED);
+    if (w->waiters.first != NULL)
+        waitq_wake(w->waiters.first, ECANCELED);
+}
+
+/* A coroutine whose work is out finished or is destroyed (wait.c's hook):
+ * the work is given up. */
+static void offload_gone(struct s_ctx *ctx)
+{
+    struct work *w = ctx->wait.work;
+    if (!offload_let_go(w) && w->drop == NULL)
+        misuse("coroutine %zu is destroyed while a worker thread runs work for it with no "
+               "drop call: the work's argument would be freed under it",
+               ctx->id);
+    ctx->wait.work = NULL;
+    offload_release(w, true);
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * co_offload
+ * ====================================================================== */
+
 static void watch_forks(void)
 {
     __register_atfork(lock_pool, unlock_pool, empty_pool, NULL);
+    wait_work_gone = offload_gone;
 }
 
-/* A new work, counted by this thread's inbox: NULL with errno. */
+/* A new work, expected by this thread's inbox: NULL with errno. */
 static struct work *new_work(void (*fn)(void *), void *arg, void (*drop)(void *))
 {
-    struct work *w = calloc(1, sizeof *w);
-    int err = w == NULL ? ENOMEM : inbox_expect(w);
-    if (err != 0) {
-        free(w);
-        errno = err;
+    struct inbox *in = inbox_mine();
+    struct work *w = in != NULL ? calloc(1, sizeof *w) : NULL;
+    if (w == NULL) {
+        errno = in != NULL ? ENOMEM : errno;
         return NULL;
     }
-    *w = (struct work){.fn = fn, .arg = arg, .drop = drop, .inbox = w->inbox};
+    *w = (struct work){.node = {.deliver = offload_deliver, .lost = offload_lost},
+                       .fn = fn, .arg = arg, .drop = drop, .inbox = in};
+    inbox_expect(in, &w->node);
     return w;
 }
 
@@ -167,8 +273,7 @@ static int wait_for(struct work *w)
     struct waiter node = {.ctx = current};
     waitq_push(&w->waiters, &node);
     current->wait.work = w;
-    rt.work_waits++;
-    return wait_park();
+    return wait_park_outside();
 }
 
 /* The caller gave up while 'fn' runs, but with no drop call 'arg' is
@@ -195,7 +300,7 @@ int co_offload(void (*fn)(void *arg), void *arg, void (*drop)(void *arg), int64_
 {
     if (fn == NULL)
         return give_up(arg, drop, EINVAL);
-    int err = wait_begin(CO_FOREVER);          /* the runtime, and no cancel yet */
+    int err = wait_begin(CO_FOREVER);          /* the thread set up, and no cancel yet */
     if (err == 0 && deadline != CO_FOREVER && deadline <= co_now())
         err = ETIMEDOUT;                       /* checked again by wait_begin */
     if (err != 0)
@@ -206,14 +311,17 @@ int co_offload(void (*fn)(void *arg), void *arg, void (*drop)(void *arg), int64_
         return give_up(arg, drop, errno);
     if ((err = submit(w)) != 0) {
         w->given_up = true;
-        inbox_post(w);                         /* counted off and dropped there */
+        inbox_post(w->inbox, &w->node);        /* dropped when it is delivered */
         return wait_fail(err);
     }
+    current->wait.work = w;
     if ((err = wait_begin(deadline)) == 0)
         err = wait_for(w);
-    if (err != 0 && !work_let_go(w) && drop == NULL)
+    if (err != 0 && !offload_let_go(w) && drop == NULL)
         outwait(w);
     current->wait.work = NULL;
-    work_release(w, err != 0);
+    offload_release(w, err != 0);
     return wait_fail(err);
 }
+
+/* }===================================================================== */

@@ -2,7 +2,7 @@
  *
  * Each descriptor is added once with EPOLLET, as Go's netpoller does, so a
  * wait costs no system call of its own: the kernel reports a change of
- * readiness once, and the runtime remembers it until someone waits.
+ * readiness once, and the poller remembers it until a call sees EAGAIN.
  * Timeouts go to epoll_pwait2 in nanoseconds, where the kernel has it, so
  * a sleep is not rounded up to a whole millisecond.
  */
@@ -14,21 +14,21 @@
 
 #include "poller.h"
 
-int poll_create(void)
+static int epoll_backend_create(void)
 {
     return epoll_create1(EPOLL_CLOEXEC);
 }
 
-int poll_add(int poller, int fd, uint32_t generation)
+static int epoll_backend_add(int poller, int fd, uint32_t tag)
 {
     struct epoll_event ev = {
         .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-        .data.u64 = (uint64_t)generation << 32 | (uint32_t)fd,
+        .data.u64 = (uint64_t)tag << 32 | (uint32_t)fd,
     };
     return epoll_ctl(poller, EPOLL_CTL_ADD, fd, &ev);
 }
 
-void poll_remove(int poller, int fd)
+static void epoll_backend_remove(int poller, int fd)
 {
     epoll_ctl(poller, EPOLL_CTL_DEL, fd, NULL);
 }
@@ -49,7 +49,7 @@ static int wait_kernel(int poller, int64_t timeout, struct epoll_event *ev, int 
     return epoll_wait(poller, ev, max, ms);
 }
 
-int poll_wait(int poller, int64_t timeout, struct poll_event *events, int max)
+static int epoll_backend_wait(int poller, int64_t timeout, struct poller_event *events, int max)
 {
     struct epoll_event ev[256];
     int n = wait_kernel(poller, timeout, ev, max < 256 ? max : 256);
@@ -58,9 +58,9 @@ int poll_wait(int poller, int64_t timeout, struct poll_event *events, int max)
     for (int i = 0; i < n; i++) {
         uint32_t e = ev[i].events;
         bool broken = e & (EPOLLERR | EPOLLHUP);
-        events[i] = (struct poll_event){
+        events[i] = (struct poller_event){
             .fd = (int)(uint32_t)ev[i].data.u64,
-            .generation = (uint32_t)(ev[i].data.u64 >> 32),
+            .tag = (uint32_t)(ev[i].data.u64 >> 32),
             .readable = broken || (e & (EPOLLIN | EPOLLRDHUP | EPOLLPRI)),
             .writable = broken || (e & EPOLLOUT),
         };
@@ -68,7 +68,16 @@ int poll_wait(int poller, int64_t timeout, struct poll_event *events, int max)
     return n;
 }
 
-void poll_destroy(int poller)
+static void epoll_backend_destroy(int poller)
 {
     close(poller);
 }
+
+const struct poller_backend poller_epoll = {
+    .name = "epoll",
+    .create = epoll_backend_create,
+    .add = epoll_backend_add,
+    .remove = epoll_backend_remove,
+    .wait = epoll_backend_wait,
+    .destroy = epoll_backend_destroy,
+};

@@ -23,10 +23,10 @@ static void *bad_switch_target(void *sp, sp_ctx target)
     if (target == NULL && current == NULL)
         return sp;                   /* main to main: nothing else exists yet */
     if (target == NULL)
-        misuse("switch_ctx: cannot switch to main: it is waiting (co_cancel(NULL) wakes it)");
+        misuse("switch_ctx: cannot switch to main: it is waiting (cancel_ctx(NULL) wakes it)");
     struct s_ctx *ctx = ctx_of(target, "switch_ctx");
-    if (ctx->wait.waiting)
-        misuse("switch_ctx: cannot switch to coroutine %zu: it is waiting (co_cancel wakes it)",
+    if (ctx->state == CTX_LIVE && ctx->next == NULL)    /* out of the rotation */
+        misuse("switch_ctx: cannot switch to coroutine %zu: it is waiting (cancel_ctx wakes it)",
                ctx->id);
     misuse("switch_ctx: cannot switch to finished coroutine %zu", ctx->id);
 }

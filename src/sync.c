@@ -1,6 +1,8 @@
 /* sync.c - a mutex, a condition variable, a semaphore and a wait group
  * for the coroutines of one thread (coroutine_chan.h): each a count or an
- * owner, and a wait queue (runtime.h), woken first come, first served.
+ * owner, and a wait queue (wait.h), woken first come, first served.
+ * What a waker hands a waiter (a permit, the mutex) goes on to the next
+ * waiter, or back, if the waiter is destroyed before it runs again.
  * No atomic operation: only one context of the thread runs at a time.
  */
 #define _GNU_SOURCE
@@ -9,7 +11,6 @@
 #include <stdlib.h>
 
 #include "coroutine_chan.h"
-#include "runtime.h"
 #include "wait.h"
 
 /* What every lock starts with: which thread, and who waits. */
@@ -81,6 +82,7 @@ static void unmake(void *object, uint32_t magic, const char *call)
     if (h->waiters.first != NULL)
         misuse("%s: coroutine %zu: coroutine %zu still waits on it", call, running_id(),
                h->waiters.first->ctx->id);
+    wait_forget_hand(h);                /* a woken waiter keeps what it was handed */
     h->magic = 0;
     free(h);
 }
@@ -142,18 +144,25 @@ static void lock_regardless(co_mutex *m)
     self()->wait.cancelled = cancelled;
 }
 
+/* The mutex goes to its longest waiter, or is free. */
+static void hand_on(void *mutex)
+{
+    co_mutex *m = mutex;
+    struct waiter *next = m->h.waiters.first;
+    m->held = next != NULL;
+    if (next != NULL) {
+        m->holder = next->ctx == &main_ctx ? NULL : next->ctx->handle;
+        waitq_hand(next, hand_on, m);
+    }
+}
+
 /* 'caller' names the call in the misuse message: co_cond_wait unlocks too. */
 static void unlock_for(co_mutex *m, const char *caller)
 {
     own(m, MUTEX, caller);
     if (!m->held || m->holder != self_handle())
         misuse("%s: coroutine %zu does not hold the mutex", caller, running_id());
-    struct waiter *next = m->h.waiters.first;
-    m->held = next != NULL;
-    if (next != NULL) {
-        m->holder = next->ctx == &main_ctx ? NULL : next->ctx->handle;
-        waitq_wake(next, 0);
-    }
+    hand_on(m);
 }
 
 void co_mutex_unlock(co_mutex *m)
@@ -191,11 +200,18 @@ int co_cond_wait(co_cond *c, co_mutex *m, int64_t deadline)
     return wait_fail(err);
 }
 
+/* A signal goes to the longest waiter, if any. */
+static void signal_on(void *cond)
+{
+    co_cond *c = cond;
+    if (c->h.waiters.first != NULL)
+        waitq_hand(c->h.waiters.first, signal_on, c);
+}
+
 void co_cond_signal(co_cond *c)
 {
     own(c, COND, "co_cond_signal");
-    if (c->h.waiters.first != NULL)
-        waitq_wake(c->h.waiters.first, 0);
+    signal_on(c);
 }
 
 void co_cond_broadcast(co_cond *c)
@@ -235,15 +251,22 @@ int co_sem_acquire(co_sem *s, int64_t deadline)
     return wait_fail(wait_in(&s->h.waiters, NULL, deadline));   /* the releaser gave us its permit */
 }
 
+/* A permit goes to the longest waiter, or back to the count. */
+static void permit_on(void *sem)
+{
+    co_sem *s = sem;
+    if (s->h.waiters.first != NULL)
+        waitq_hand(s->h.waiters.first, permit_on, s);
+    else
+        s->count++;
+}
+
 void co_sem_release(co_sem *s)
 {
     own(s, SEM, "co_sem_release");
-    if (s->h.waiters.first != NULL)
-        waitq_wake(s->h.waiters.first, 0);
-    else if (s->count == UINT_MAX)
+    if (s->h.waiters.first == NULL && s->count == UINT_MAX)
         misuse("co_sem_release: coroutine %zu: more than UINT_MAX permits", running_id());
-    else
-        s->count++;
+    permit_on(s);
 }
 
 void co_sem_destroy(co_sem *s)

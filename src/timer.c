@@ -1,4 +1,5 @@
-/* timer.c - the deadline heap: which waiting context times out first.
+/* timer.c - time: the clock (co_now) and the deadline heap, which
+ * waiting context times out first.
  *
  * A 4-ary heap in an array, as Go's timers are: a parent's children sit
  * at 4i+1 .. 4i+4, so the tree is half as deep as a binary one and a
@@ -16,7 +17,18 @@
  * stale entry's context is always safe.
  */
 #define _GNU_SOURCE
+#include <time.h>
+
+#include "coroutine_wait.h"
 #include "timer.h"
+
+/* The clock every deadline is read on. */
+int64_t co_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * CO_SEC + ts.tv_nsec;
+}
 
 static bool earlier(const struct timer *a, const struct timer *b)
 {

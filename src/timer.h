@@ -1,6 +1,6 @@
 /* timer.h - the deadline heap (timer.c): a 4-ary heap on (deadline,
  * order of arrival), so equal deadlines fire first come, first served.
- * Each thread's runtime (runtime.h) has one.
+ * Each thread has one, in wait.c.
  */
 #ifndef COROUTINE_TIMER_H
 #define COROUTINE_TIMER_H

@@ -1,4 +1,15 @@
-/* wait.h - the waits io.c builds its calls on (see wait.c). */
+/* wait.h - how a context waits (wait.c): the one protocol that every
+ * call that can wait is built on.
+ *
+ *     err = wait_begin(deadline);      may it wait? its deadline set
+ *     waitq_push(&queue, &place);      where a waker will find it
+ *     err = wait_park();               out of the rotation until woken
+ *
+ * and on the other side, waitq_wake(place, result) or wait_wake(ctx,
+ * result). A wait ends once, for whichever comes first (a waker, the
+ * deadline, a cancel, a destroy), and ending it takes the context out of
+ * every queue and table it was in.
+ */
 #ifndef COROUTINE_WAIT_INTERNAL_H
 #define COROUTINE_WAIT_INTERNAL_H
 
@@ -6,25 +17,40 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "context.h"
+#include "coroutine_wait.h"
 #include "internal.h"
-#include "runtime.h"
+#include "poller.h"
 
-/* Wait for 'fd' as co_wait_fd does. 'after_eagain': the caller's system
- * call just said EAGAIN, so readiness seen before it is stale. */
-HIDDEN int wait_fd(int fd, int what, int64_t deadline, bool after_eagain);
+/* A place in a queue of waiting contexts (a channel's senders, a mutex's
+ * waiters), kept on the waiting context's stack; a select has several,
+ * one per case, linked through 'sibling'. */
+struct waiter {
+    struct waiter *prev, *next;  /* in the queue */
+    struct waitq *queue;         /* NULL once out */
+    struct waiter *sibling;      /* the same context's next place */
+    struct s_ctx *ctx;
+    void *item;                  /* a channel's element: where from, or to */
+    int index;                   /* which of the context's places (select's case) */
+};
 
-/* wait_begin, all of it: the runtime started, the deadline's timer set. */
+/* The running context, main included once the thread is set up. */
+static inline struct s_ctx *wait_self(void)
+{
+    return current != NULL ? current : &main_ctx;
+}
+
+/* wait_begin, all of it: the thread set up, a cancel, a deadline. */
 HIDDEN int wait_begin_slow(int64_t deadline);
 
 /* Whether the running context may begin a wait that ends by 'deadline'
- * (its timer is set then): 0, or an errno (ECANCELED, ETIMEDOUT, ...).
- * Inline for the common case of every channel message and lock: no
- * deadline, the runtime running, no cancel. */
+ * (its timer is set then): 0, or ECANCELED or ETIMEDOUT (a deadline
+ * already past). Inline for the common case of every channel message and
+ * lock: no deadline, the thread set up, no cancel. */
 static inline int wait_begin(int64_t deadline)
 {
     struct s_ctx *self = current;
-    if (deadline != CO_FOREVER || self == NULL || self->wait.cancelled || rt.poller == NULL ||
-        rt.forks != fork_count)
+    if (deadline != CO_FOREVER || self == NULL || self->wait.cancelled || !poller_ready())
         return wait_begin_slow(deadline);
     self->wait.deadline = CO_FOREVER;
     self->wait.fired = -1;
@@ -32,13 +58,61 @@ static inline int wait_begin(int64_t deadline)
 }
 
 /* Out of the rotation until woken, once the wait is set up (wait_begin,
- * and whatever queue will wake it): how it ended, 0 or an errno. */
+ * and whatever will wake it): how it ended, 0 or an errno. */
 HIDDEN int wait_park(void);
+
+/* As wait_park, for a wait that another thread ends (a mailbox, work
+ * offloaded): the poller watches the inbox meanwhile. */
+HIDDEN int wait_park_outside(void);
+
+/* What to do when a context whose wait.work is set finishes or is
+ * destroyed: offload.c sets it at its first use. */
+HIDDEN extern void (*wait_work_gone)(struct s_ctx *ctx);
+
+/* Queue 'w' (its ctx the running context) at the end of 'q', and note it
+ * among the context's places. */
+static inline void waitq_push(struct waitq *q, struct waiter *w)
+{
+    w->queue = q;
+    w->next = NULL;
+    w->prev = q->last;
+    *(q->last ? &q->last->next : &q->first) = w;
+    q->last = w;
+    w->sibling = w->ctx->wait.nodes;
+    w->ctx->wait.nodes = w;
+}
+
+/* End the wait of 'ctx' with 'result' (0 or an errno): it leaves every
+ * queue and table and rejoins the rotation just before the running
+ * context. */
+HIDDEN void wait_wake(struct s_ctx *ctx, int result);
+
+/* End the wait of the context of 'w', the first in its queue, with
+ * 'result'; the wait's 'fired' says which place it was. */
+static inline void waitq_wake(struct waiter *w, int result)
+{
+    w->ctx->wait.fired = w->index;
+    wait_wake(w->ctx, result);
+}
+
+/* As waitq_wake(w, 0), handing the woken context something (a permit, a
+ * mutex) that undo(arg) gives back should it be destroyed before it runs
+ * again, so that nothing handed over is lost with it. */
+static inline void waitq_hand(struct waiter *w, void (*undo)(void *), void *arg)
+{
+    struct s_ctx *ctx = w->ctx;
+    waitq_wake(w, 0);
+    ctx->wait.undo = undo;
+    ctx->wait.undo_arg = arg;
+}
+
+/* 'arg' is freed: nothing handed over may be given back to it. */
+HIDDEN void wait_forget_hand(const void *arg);
 
 /* Wait at the end of queue 'q' until woken from it, or the deadline or a
  * cancel ends the wait: 0, or an errno. 'item' is the channel element
- * the waker copies from or to (runtime.h, struct waiter). Inline: the
- * place in the queue lives in the caller's frame while it waits. */
+ * the waker copies from or to. Inline: the place in the queue lives in
+ * the caller's frame while it waits. */
 static inline int wait_in(struct waitq *q, void *item, int64_t deadline)
 {
     int err = wait_begin(deadline);
@@ -58,7 +132,8 @@ static inline int wait_fail(int err)
     return -1;
 }
 
-/* Forget 'fd' before it is closed: its waiters wake with EBADF. */
-HIDDEN void forget_fd(int fd);
+/* Wait for 'fd' as co_wait_fd does. 'after_eagain': the caller's system
+ * call just said EAGAIN, so readiness seen before it is stale. */
+HIDDEN int wait_fd(int fd, int what, int64_t deadline, bool after_eagain);
 
 #endif

@@ -2,6 +2,7 @@
  * the misuse each names, and a random walk checked for conservation. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -615,8 +616,8 @@ TEST(a_mailbox_wait_on_this_thread_times_out_and_is_cancelled)
     CHECK(co_now() >= t + 2 * CO_MSEC);
     sp_ctx c = create_ctx(receive_with_cancel, &err);
     yield_ctx();
-    CHECK_EQ(co_mbox_recv(inbox, &v, 0), -1);       /* c receives now */
-    CHECK_EQ(errno, EBUSY);
+    CHECK_EQ(co_mbox_recv(inbox, &v, 0), -1);       /* c waits first: nothing for us */
+    CHECK_EQ(errno, ETIMEDOUT);
     co_cancel(c);
     co_join(c, CO_FOREVER);
     CHECK_EQ(err, ECANCELED);
@@ -624,6 +625,175 @@ TEST(a_mailbox_wait_on_this_thread_times_out_and_is_cancelled)
     CHECK(co_mbox_create(0) == NULL);
     CHECK_EQ(errno, EINVAL);
     co_mbox_destroy(inbox);
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Promises at their edges: each of these once failed
+ * ====================================================================== */
+
+struct receiver {
+    co_mbox *mb;
+    int64_t deadline;
+    long got;
+    int err;
+};
+
+static void receive_one(void *arg)
+{
+    struct receiver *r = arg;
+    r->err = co_mbox_recv(r->mb, &r->got, r->deadline) == 0 ? 0 : errno;
+}
+
+static void *post_two_later(void *arg)
+{
+    usleep(20 * 1000);
+    long v = 7;
+    CHECK_EQ(co_mbox_send(arg, &v), 0);
+    v = 8;
+    CHECK_EQ(co_mbox_send(arg, &v), 0);
+    return NULL;
+}
+
+/* Two receivers of one mailbox wait their turns, first come first
+ * served, and a message from another thread wakes the first. */
+TEST(a_second_mailbox_receiver_waits_its_turn)
+{
+    co_mbox *mb = co_mbox_create(sizeof(long));
+    int64_t t = co_now();
+    struct receiver a = {mb, t + 5 * CO_SEC, 0, -1}, b = {mb, t + 5 * CO_SEC, 0, -1};
+    sp_ctx ca = create_ctx(receive_one, &a);
+    sp_ctx cb = create_ctx(receive_one, &b);
+    yield_ctx();                                 /* both wait now, b first (newest) */
+    long v;
+    CHECK_EQ(co_mbox_recv(mb, &v, 0), -1);
+    CHECK_EQ(errno, ETIMEDOUT);
+    pthread_t th;
+    pthread_create(&th, NULL, post_two_later, mb);
+    CHECK_EQ(co_join(ca, t + 5 * CO_SEC), 0);
+    CHECK_EQ(co_join(cb, t + 5 * CO_SEC), 0);
+    CHECK(co_now() - t < 2 * CO_SEC);
+    CHECK_EQ(a.err, 0);
+    CHECK_EQ(b.err, 0);
+    CHECK_EQ(b.got, 7);                          /* b began to wait first */
+    CHECK_EQ(a.got, 8);
+    pthread_join(th, NULL);
+    destroy_ctx(ca);
+    destroy_ctx(cb);
+    struct receiver c = {mb, t + 5 * CO_SEC, 0, -1};   /* and from this thread */
+    sp_ctx cc = create_ctx(receive_one, &c);
+    yield_ctx();
+    v = 9;
+    CHECK_EQ(co_mbox_send(mb, &v), 0);
+    CHECK_EQ(co_join(cc, t + 5 * CO_SEC), 0);
+    CHECK_EQ(c.got, 9);
+    destroy_ctx(cc);
+    co_mbox_destroy(mb);
+}
+
+TEST(a_mailbox_deadline_may_be_any_past_time)
+{
+    co_mbox *mb = co_mbox_create(sizeof(long));
+    long v = 1;
+    CHECK_EQ(co_mbox_recv(mb, &v, INT64_MIN), -1);
+    CHECK_EQ(errno, ETIMEDOUT);
+    CHECK_EQ(co_mbox_recv(mb, &v, -1), -1);
+    CHECK_EQ(errno, ETIMEDOUT);
+    CHECK_EQ(co_mbox_send(mb, &v), 0);
+    CHECK_EQ(co_mbox_recv(mb, &v, INT64_MIN), 0);
+    co_mbox_destroy(mb);
+}
+
+TEST(a_select_case_with_no_channel_is_never_ready)
+{
+    co_chan *ch = co_chan_create(sizeof(int), 1);
+    int x = 5, y = 0;
+    struct co_case cases[] = {{NULL, CO_RECV, &y, 0}, {ch, CO_SEND, &x, 0}, {NULL, CO_SEND, &x, 0}};
+    for (int i = 0; i < 20; i++) {
+        CHECK_EQ(co_select(cases, 3, 0), 1);
+        CHECK_EQ(co_chan_recv(ch, &y, 0), 0);
+    }
+    struct co_case none[] = {{NULL, CO_RECV, &y, 0}};
+    CHECK_EQ(co_select(none, 1, co_now() + CO_MSEC), -1);
+    CHECK_EQ(errno, ETIMEDOUT);
+    co_chan_destroy(ch);
+}
+
+static void acquire_into(void *arg)
+{
+    co_sem *s = arg;
+    CHECK_EQ(co_sem_acquire(s, CO_FOREVER), 0);
+}
+
+/* A permit given to a waiter that is destroyed before it runs again goes
+ * to the next waiter, or back to the count. */
+TEST(a_permit_handed_to_a_destroyed_waiter_is_not_lost)
+{
+    co_sem *s = co_sem_create(0);
+    sp_ctx a = create_ctx(acquire_into, s);
+    yield_ctx();
+    sp_ctx b = create_ctx(acquire_into, s);
+    yield_ctx();                                 /* a, then b, wait */
+    co_sem_release(s);                           /* to a */
+    destroy_ctx(a);                              /* before it runs */
+    CHECK_EQ(co_join(b, co_now() + 5 * CO_SEC), 0);   /* b has it */
+    destroy_ctx(b);
+    CHECK_EQ(co_sem_acquire(s, 0), -1);
+    a = create_ctx(acquire_into, s);
+    yield_ctx();
+    co_sem_release(s);
+    destroy_ctx(a);
+    CHECK_EQ(co_sem_acquire(s, 0), 0);           /* back to the count */
+    co_sem_destroy(s);
+}
+
+static void lock_into(void *arg)
+{
+    CHECK_EQ(co_mutex_lock(arg, CO_FOREVER), 0);
+    co_mutex_unlock(arg);
+}
+
+TEST(a_mutex_handed_to_a_destroyed_waiter_is_not_lost)
+{
+    co_mutex *m = co_mutex_create();
+    CHECK_EQ(co_mutex_lock(m, 0), 0);
+    sp_ctx a = create_ctx(lock_into, m);
+    yield_ctx();
+    co_mutex_unlock(m);                          /* to a */
+    destroy_ctx(a);
+    CHECK_EQ(co_mutex_lock(m, 0), 0);
+    co_mutex_unlock(m);
+    co_mutex_destroy(m);
+}
+
+static void select_many(void *arg)
+{
+    co_chan **chans = arg;
+    int v;
+    struct co_case cases[12];
+    for (int i = 0; i < 12; i++)
+        cases[i] = (struct co_case){chans[i], CO_RECV, &v, 0};
+    co_select(cases, 12, CO_FOREVER);
+}
+
+TEST(a_coroutine_destroyed_in_a_big_select_leaks_nothing)
+{
+    co_chan *chans[12];
+    for (int i = 0; i < 12; i++)
+        chans[i] = co_chan_create(sizeof(int), 0);
+    size_t before = 0;
+    for (int round = 0; round < 300; round++) {
+        if (round == 100)                        /* the pools are warm now */
+            before = mallinfo2().uordblks;
+        sp_ctx c = create_ctx(select_many, chans);
+        yield_ctx();
+        destroy_ctx(c);
+    }
+    if (test_tool() == NULL)                     /* a tool's malloc keeps no such count */
+        CHECK(mallinfo2().uordblks < before + 200 * 64);
+    for (int i = 0; i < 12; i++)
+        co_chan_destroy(chans[i]);
 }
 
 /* }===================================================================== */

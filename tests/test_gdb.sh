@@ -36,7 +36,7 @@ check info_lists_the_suspended_one    info '^ +7 +suspended +worker +0x[0-9a-f]+
 check info_lists_the_unstarted_one    info '^ +8 +not started +worker'
 check info_says_what_a_reader_waits_for info '^ +1 +waiting +reader .* fd [0-9]+ readable, deadline in [0-9.]+ ms$'
 check info_says_a_sleeper_waits_forever info '^ +2 +waiting +sleeper .* nothing \(forever\)$'
-check info_lists_the_poller           info '^ +3 +(suspended|waiting) +poller '
+check info_lists_the_poller           info '^ +3 +(suspended|waiting) +poller_main '
 check info_says_a_channel_waits       info '^ +4 +waiting +chan_receiver .* a channel or lock$'
 check info_says_work_is_offloaded     info '^ +5 +waiting +offloader .* work offloaded to a worker thread$'
 check bt_of_a_waiting_one             'bt 1' '^#[0-9]+ .* in reader '

@@ -369,3 +369,48 @@ TEST(destroying_a_coroutine_whose_offloaded_work_has_no_drop_is_named)
     CHECK(aborts_saying(destroy_while_dropless_work_runs,
                         "coroutine 1 is destroyed while a worker thread runs work"));
 }
+
+/* {=====================================================================
+ * Promises at their edges
+ * ====================================================================== */
+
+static void offload_slow_without_drop(void *arg)
+{
+    int *err = arg;
+    struct job j = {.input = 3, .sleep_ns = 400 * CO_MSEC};
+    *err = co_offload(blocking_square, &j, NULL, CO_FOREVER) == 0 ? 0 : errno;
+}
+
+/* In the child, the wait for work that a worker of the parent runs ends at
+ * once: that worker does not exist there. */
+static void fork_while_work_runs(void *unused)
+{
+    (void)unused;
+    int err = -1;
+    sp_ctx c = create_ctx(offload_slow_without_drop, &err);
+    yield_ctx();                                 /* it waits; the worker sleeps */
+    usleep(20 * 1000);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int64_t t = co_now();
+        if (co_join(c, t + 5 * CO_SEC) != 0)
+            _exit(2);
+        _exit(err == ECANCELED && co_now() - t < 300 * CO_MSEC ? 0 : 3);
+    }
+    int status;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status));
+    CHECK_EQ(WEXITSTATUS(status), 0);
+    CHECK_EQ(co_join(c, co_now() + 10 * CO_SEC), 0);
+    CHECK_EQ(err, 0);                            /* the parent's returns as ever */
+    destroy_ctx(c);
+}
+
+TEST(a_forked_child_ends_the_wait_for_work_the_parent_runs)
+{
+    if (getenv("TEST_EMULATOR") != NULL)
+        test_skip("qemu-user fails its own assertion on threads in a forked child");
+    fork_while_work_runs(NULL);
+}
+
+/* }===================================================================== */

@@ -605,8 +605,8 @@ static void everyone_joins(void *unused)
 
 TEST(waiting_misuse_is_named)
 {
-    CHECK(aborts_saying(switch_to_waiting, "it is waiting (co_cancel wakes it)"));
-    CHECK(aborts_saying(join_in_coroutine, "co_join: coroutine 1 cannot join itself"));
+    CHECK(aborts_saying(switch_to_waiting, "it is waiting (cancel_ctx wakes it)"));
+    CHECK(aborts_saying(join_in_coroutine, "join_ctx: coroutine 1 cannot join itself"));
     CHECK(aborts_saying(everyone_joins, "deadlock: every context of this thread waits"));
     CHECK(aborts_saying(everyone_joins, "main joins coroutine 1"));
 }
@@ -758,6 +758,229 @@ TEST(a_signal_is_waited_for)
     CHECK_EQ(errno, ETIMEDOUT);
     kill(getpid(), SIGTERM);
     CHECK_EQ(co_wait_signal(signals, 2, co_now() + 5 * CO_SEC), SIGTERM);
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Promises at their edges: each of these once failed
+ * ====================================================================== */
+
+/* co_wait_fd(fd, what, d) returns 0 at once, whatever the deadline 'd'. */
+static void ready_at_once(int fd, int what)
+{
+    int64_t t = co_now();
+    CHECK_EQ(co_wait_fd(fd, what, 0), 0);
+    CHECK_EQ(co_wait_fd(fd, what, t + 2 * CO_SEC), 0);
+    CHECK_EQ(co_wait_fd(fd, what, CO_FOREVER), 0);
+    CHECK(co_now() - t < CO_SEC);
+}
+
+TEST(readiness_is_remembered_until_a_call_sees_eagain)
+{
+    int p[2];
+    CHECK_EQ(pipe2(p, O_NONBLOCK), 0);
+    CHECK_EQ(write(p[1], "abcdefg", 7), 7);
+    ready_at_once(p[0], CO_READABLE);
+    ready_at_once(p[0], CO_READABLE);          /* reported once: still ready */
+    char b[3];
+    CHECK_EQ(co_read(p[0], b, 3, CO_FOREVER), 3);
+    ready_at_once(p[0], CO_READABLE);          /* 4 bytes left */
+    char rest[8];
+    CHECK_EQ(co_read(p[0], rest, sizeof rest, CO_FOREVER), 4);
+    CHECK_EQ(co_wait_fd(p[0], CO_READABLE, co_now() + 5 * CO_MSEC), -1);
+    CHECK_EQ(errno, ETIMEDOUT);
+    ready_at_once(p[1], CO_WRITABLE);
+    CHECK_EQ(co_write(p[1], "x", 1, CO_FOREVER), 1);
+    ready_at_once(p[1], CO_WRITABLE);          /* after a completed write */
+    ready_at_once(p[0], CO_READABLE);
+    co_close(p[0]);
+    co_close(p[1]);
+}
+
+TEST(a_dialled_socket_is_ready_for_writing_every_time_it_is_asked)
+{
+    int server = co_listen("127.0.0.1", 0, 0);
+    CHECK(server >= 0);
+    int fd = co_dial("127.0.0.1", co_port(server), co_now() + 5 * CO_SEC);
+    CHECK(fd >= 0);
+    ready_at_once(fd, CO_WRITABLE);
+    ready_at_once(fd, CO_WRITABLE);
+    CHECK_EQ(co_write(fd, "hi", 2, CO_FOREVER), 2);
+    ready_at_once(fd, CO_WRITABLE);
+    int conn = co_accept(server, NULL, NULL, co_now() + 5 * CO_SEC);
+    CHECK(conn >= 0);
+    ready_at_once(conn, CO_READABLE);
+    co_close(conn);
+    co_close(fd);
+    co_close(server);
+}
+
+TEST(writev_with_a_bad_count_is_einval_as_readv)
+{
+    int sv[2];
+    socket_pair(sv);
+    struct iovec iov = {"x", 1};
+    CHECK_EQ(co_writev(sv[1], &iov, -1, CO_FOREVER), -1);
+    CHECK_EQ(errno, EINVAL);
+    CHECK_EQ(co_readv(sv[0], &iov, -1, CO_FOREVER), -1);
+    CHECK_EQ(errno, EINVAL);
+    CHECK_EQ(co_writev(sv[1], &iov, 0, CO_FOREVER), 0);
+    co_close(sv[0]);
+    co_close(sv[1]);
+}
+
+/* After a cancel, what need not wait succeeds, descriptor waits too;
+ * only a wait ends with ECANCELED. */
+TEST(after_a_cancel_what_is_ready_succeeds_and_only_waits_fail)
+{
+    int sv[2];
+    socket_pair(sv);
+    CHECK_EQ(write(sv[1], "z", 1), 1);
+    co_cancel(NULL);
+    CHECK_EQ(co_wait_fd(sv[0], CO_READABLE, CO_FOREVER), 0);
+    CHECK_EQ(co_wait_fd(sv[1], CO_WRITABLE, CO_FOREVER), 0);
+    char b;
+    CHECK_EQ(co_read(sv[0], &b, 1, CO_FOREVER), 1);
+    CHECK_EQ(co_wait_fd(sv[0], CO_READABLE, CO_FOREVER), -1);
+    CHECK_EQ(errno, ECANCELED);
+    CHECK_EQ(co_read(sv[0], &b, 1, CO_FOREVER), -1);
+    CHECK_EQ(errno, ECANCELED);
+    CHECK_EQ(co_sleep(0), 0);                  /* a past deadline does not wait */
+    CHECK_EQ(co_sleep(co_now() + CO_SEC), -1);
+    CHECK_EQ(errno, ECANCELED);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+TEST(waiting_for_no_signal_is_einval)
+{
+    int none[1] = {0};
+    int64_t t = co_now();
+    CHECK_EQ(co_wait_signal(none, 0, t + CO_SEC), -1);
+    CHECK_EQ(errno, EINVAL);
+    CHECK_EQ(co_wait_signal(NULL, 1, t + CO_SEC), -1);
+    CHECK_EQ(errno, EINVAL);
+    int kill_signal[] = {SIGKILL};
+    CHECK_EQ(co_wait_signal(kill_signal, 1, t + CO_SEC), -1);
+    CHECK_EQ(errno, EINVAL);
+    CHECK(co_now() - t < CO_SEC / 2);
+}
+
+TEST(a_write_to_a_pipe_with_no_reader_is_epipe_not_sigpipe)
+{
+    int p[2];
+    CHECK_EQ(pipe2(p, O_NONBLOCK), 0);
+    close(p[0]);
+    CHECK_EQ(co_write(p[1], "x", 1, CO_FOREVER), -1);
+    CHECK_EQ(errno, EPIPE);
+    struct iovec iov = {"y", 1};
+    CHECK_EQ(co_writev(p[1], &iov, 1, CO_FOREVER), -1);
+    CHECK_EQ(errno, EPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    CHECK(!sigismember(&pending, SIGPIPE));    /* nothing left queued either */
+    co_close(p[1]);
+}
+
+static int open_descriptors(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        n += fcntl(fd, F_GETFD) >= 0;
+    return n;
+}
+
+static void *accept_once(void *arg)
+{
+    int server = *(int *)arg;
+    CHECK_EQ(co_accept(server, NULL, NULL, 0), -1);
+    CHECK_EQ(errno, ETIMEDOUT);
+    return NULL;
+}
+
+TEST(a_thread_that_accepted_leaves_no_descriptor_behind)
+{
+    int server = co_listen("127.0.0.1", 0, 0);
+    CHECK(server >= 0);
+    pthread_t t;
+    pthread_create(&t, NULL, accept_once, &server);   /* its runtime, its reserve */
+    pthread_join(t, NULL);
+    int before = open_descriptors();
+    for (int i = 0; i < 4; i++) {
+        pthread_create(&t, NULL, accept_once, &server);
+        pthread_join(t, NULL);
+    }
+    CHECK_EQ(open_descriptors(), before);
+    co_close(server);
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * Descriptors closed by another thread
+ * ====================================================================== */
+
+static void *close_it(void *arg)
+{
+    usleep(20 * 1000);
+    CHECK_EQ(co_close(*(int *)arg), 0);
+    return NULL;
+}
+
+static void write_five_later(void *arg)
+{
+    co_sleep(co_now() + 50 * CO_MSEC);
+    CHECK_EQ(co_write(*(int *)arg, "12345", 5, CO_FOREVER), 5);
+}
+
+/* The registration follows the descriptor, not its number: thread A's
+ * registration of a number that thread B closed is renewed when the
+ * number comes back, here a new pipe's. */
+TEST(a_number_closed_by_another_thread_and_reused_gets_its_events)
+{
+    int p[2], q[2];
+    CHECK_EQ(pipe2(p, O_NONBLOCK), 0);
+    CHECK_EQ(co_wait_fd(p[0], CO_READABLE, co_now() + CO_MSEC), -1);   /* registered here */
+    int number = p[0];
+    pthread_t t;
+    pthread_create(&t, NULL, close_it, &number);
+    pthread_join(t, NULL);
+    close(p[1]);
+    CHECK_EQ(pipe2(q, O_NONBLOCK), 0);
+    if (q[0] != number) {
+        CHECK_EQ(dup2(q[0], number), number);
+        close(q[0]);
+        q[0] = number;
+    }
+    sp_ctx w = create_ctx(write_five_later, &q[1]);
+    char buf[8];
+    int64_t t0 = co_now();
+    CHECK_EQ(co_read(q[0], buf, sizeof buf, t0 + 3 * CO_SEC), 5);
+    CHECK(co_now() - t0 < CO_SEC);
+    CHECK_EQ(co_join(w, CO_FOREVER), 0);
+    destroy_ctx(w);
+    co_close(q[0]);
+    co_close(q[1]);
+}
+
+TEST(a_close_in_another_thread_wakes_the_waiter_with_ebadf)
+{
+    int sv[2];
+    socket_pair(sv);
+    struct reader r = {.fd = sv[0]};
+    sp_ctx c = create_ctx(read_once, &r);
+    yield_ctx();                                 /* it waits on sv[0] */
+    pthread_t t;
+    int64_t t0 = co_now();
+    pthread_create(&t, NULL, close_it, &sv[0]);
+    CHECK_EQ(co_join(c, t0 + 5 * CO_SEC), 0);
+    CHECK(co_now() - t0 < 2 * CO_SEC);
+    CHECK_EQ(r.got, -1);
+    CHECK_EQ(r.err, EBADF);
+    pthread_join(t, NULL);
+    destroy_ctx(c);
+    co_close(sv[1]);
 }
 
 /* }===================================================================== */

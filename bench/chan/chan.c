@@ -2,7 +2,8 @@
  * value ping-ponged over an unbuffered channel, a producer and a consumer
  * over a buffered one of 128, a consumer selecting over four channels, and
  * the floor: two bare switch_ctx calls; between two threads, a round trip
- * through mailboxes, and through a pair of pipes; and a co_offload of a
+ * through mailboxes, its floor (a counter handed through one cache line,
+ * both threads spinning), and through a pair of pipes; and a co_offload of a
  * function that does nothing. Prints "NAME: X ns" per
  * line, the best of three runs; bench/chan/run.sh compares them with Go's.
  *
@@ -44,7 +45,7 @@ static double ping_pong(void)
     }
     double ns = ns_since(start, 2 * n);
     co_chan_close(ping);
-    co_join(c, CO_FOREVER);
+    join_ctx(c, CO_FOREVER);
     destroy_ctx(c);
     co_chan_destroy(ping);
     co_chan_destroy(pong);
@@ -69,7 +70,7 @@ static double buffered(void)
     double ns = ns_since(start, n);
     if (sum != n * (n - 1) / 2)
         abort();
-    co_join(c, CO_FOREVER);
+    join_ctx(c, CO_FOREVER);
     destroy_ctx(c);
     co_chan_destroy(ch);
     return ns;
@@ -95,7 +96,7 @@ static double select_four(void)
     for (long i = 0; i < n; i++)
         co_select(cases, 4, CO_FOREVER);
     double ns = ns_since(start, n);
-    co_join(c, CO_FOREVER);
+    join_ctx(c, CO_FOREVER);
     destroy_ctx(c);
     for (int i = 0; i < 4; i++)
         co_chan_destroy(four[i]);
@@ -154,6 +155,39 @@ static double cross_thread(void)
     co_mbox_close(to_echo);
     pthread_join(t, NULL);
     co_mbox_destroy(to_main);
+    return ns;
+}
+
+static long line;                /* the one cache line two spinning threads share */
+
+static void *spin_back(void *unused)
+{
+    (void)unused;
+    for (long i = 1;; i += 2) {
+        while (__atomic_load_n(&line, __ATOMIC_ACQUIRE) != i)
+            if (__atomic_load_n(&line, __ATOMIC_ACQUIRE) < 0)
+                return NULL;
+        __atomic_store_n(&line, i + 1, __ATOMIC_RELEASE);
+    }
+}
+
+/* The floor between threads: a counter handed back and forth through
+ * one cache line, both threads spinning. ns per round trip. */
+static double spinning(void)
+{
+    pthread_t t;
+    long rounds = n / 10;
+    line = 0;
+    pthread_create(&t, NULL, spin_back, NULL);
+    int64_t start = co_now();
+    for (long i = 0; i < rounds; i++) {
+        __atomic_store_n(&line, 2 * i + 1, __ATOMIC_RELEASE);
+        while (__atomic_load_n(&line, __ATOMIC_ACQUIRE) != 2 * i + 2)
+            ;
+    }
+    double ns = ns_since(start, rounds);
+    __atomic_store_n(&line, -1, __ATOMIC_RELEASE);
+    pthread_join(t, NULL);
     return ns;
 }
 
@@ -227,6 +261,7 @@ int main(int argc, char **argv)
     printf("select: %.2f ns\n", best(select_four));
     printf("two switches: %.2f ns\n", best(two_switches));
     printf("cross-thread ping-pong: %.2f ns\n", best(cross_thread));
+    printf("spinning ping-pong: %.2f ns\n", best(spinning));
     printf("pipe ping-pong: %.2f ns\n", best(pipes));
     printf("offload: %.2f ns\n", best(offload));
     return 0;

@@ -6,7 +6,8 @@
 #     NAME: ours X ns, Go Y ns, ours/Go Z
 #
 # and the ping-pong against two bare switch_ctx calls, the floor, and the
-# cross-thread round trip against a pair of pipes between two threads, and
+# cross-thread round trip against its floor (two threads spinning on one
+# cache line) and against a pair of pipes between two threads, and
 # a co_offload of nothing against that pipe round trip. Go
 # runs with GOMAXPROCS=1, and 2 for the cross-thread row (chan.go).
 #
@@ -48,6 +49,9 @@ awk -v p="$ping" -v f="$floor" \
     'BEGIN { printf "channel ping-pong against two bare switches (%.1f ns): %.2fx\n", f, p / f }'
 pipe=$(median "$work/ours" "pipe ping-pong")
 cross=$(median "$work/ours" "cross-thread ping-pong")
+spin=$(median "$work/ours" "spinning ping-pong")
+awk -v c="$cross" -v s="$spin" \
+    'BEGIN { printf "cross-thread ping-pong against two threads spinning on one cache line (%.1f ns): %.2fx\n", s, c / s }'
 awk -v c="$cross" -v p="$pipe" \
     'BEGIN { printf "cross-thread ping-pong against a pipe between two threads (%.1f ns): %.2fx\n", p, c / p }'
 off=$(median "$work/ours" "offload")

@@ -55,7 +55,7 @@ static void run_all(int n, coroutine fn, int64_t *args)
     yield_ctx();                       /* each runs to its first wait or yield */
     base = co_now() + 200 * CO_MSEC;
     for (int i = 0; i < n; i++) {
-        co_join(c[i], CO_FOREVER);
+        join_ctx(c[i], CO_FOREVER);
         destroy_ctx(c[i]);
     }
     free(c);
