@@ -781,6 +781,19 @@ static bool has_cycle(size_t i, bool edge[][MAX_NODES], size_t n, int *state,
     return false;
 }
 
+/* Whether the graph of 'n' nodes has a cycle, said with 'what' ("the
+ * graph of src/"); the first cycle found is printed. */
+static bool acyclic(const char *label, const char *what, bool edge[][MAX_NODES], size_t n,
+                    const char **names)
+{
+    int state[MAX_NODES] = {0};
+    bool cycle = false;
+    for (size_t i = 0; i < n && !cycle; i++)
+        cycle = state[i] == 0 && has_cycle(i, edge, n, state, names);
+    printf("%s: %s has %s\n", label, what, cycle ? "a CYCLE" : "no cycle");
+    return !cycle;
+}
+
 /* Print who depends on whom among the library's objects of 'c' ("a -> b":
  * a uses a function or variable that b defines), and say whether the
  * graph has a cycle. */
@@ -790,7 +803,6 @@ static bool check_deps(const Config *c)
     char *defined[MAX_OBJECTS], *used[MAX_OBJECTS];
     static bool edge[MAX_NODES][MAX_NODES];
     memset(edge, 0, sizeof edge);
-    int state[MAX_OBJECTS] = {0};
     size_t n = lib_sources(c, srcs);
     if (!build_library(c))
         return false;
@@ -810,11 +822,7 @@ static bool check_deps(const Config *c)
         }
         printf("\n");
     }
-    bool cycle = false;
-    for (size_t i = 0; i < n && !cycle; i++)
-        cycle = state[i] == 0 && has_cycle(i, edge, n, state, names);
-    printf("deps: the graph of src/ has %s\n", cycle ? "a CYCLE" : "no cycle");
-    return !cycle;
+    return acyclic("deps", "the graph of src/", edge, n, names);
 }
 
 /* The include graph of src/: each foo.c and its foo.h are one node
@@ -838,7 +846,6 @@ static bool check_includes(void)
             names[n++] = name;
     }
     static bool edge[MAX_NODES][MAX_NODES];
-    int state[MAX_NODES] = {0};
     memset(edge, 0, sizeof edge);
     for (size_t i = 0; i < nf; i++) {
         const char *base = files[i] + strlen(SRC "/");
@@ -865,11 +872,7 @@ static bool check_includes(void)
                 printf(" %s", names[j]);
         printf("\n");
     }
-    bool cycle = false;
-    for (size_t i = 0; i < n && !cycle; i++)
-        cycle = state[i] == 0 && has_cycle(i, edge, n, state, names);
-    printf("includes: the include graph of src/ has %s\n", cycle ? "a CYCLE" : "no cycle");
-    return !cycle;
+    return acyclic("includes", "the include graph of src/", edge, n, names);
 }
 
 static void test_deps(Tally *t)

@@ -14,7 +14,7 @@ __thread struct s_ctx *current CORE_TLS;
 __thread struct ctx_array g_ctx;
 __thread uint64_t thread_serial CORE_TLS;
 static uint64_t last_thread_serial;
-struct core_hooks core_hooks;
+const struct ctx_hooks *ctx_hooks;
 
 uint64_t this_thread(void)
 {

@@ -182,16 +182,23 @@ SAN_SWITCH_POINT static inline bool stack_ok(const struct s_ctx *self, const voi
            (w == NULL || ((const char *)sp >= w + STACK_TRIPWIRE && tripwire_intact(w)));
 }
 
-/* What the layers above the core (the waiting runtime) ask to be told,
- * registered once per process at their first use: the core calls no
- * file above it by name, so a program that only switches links none.
- * 'ended' runs when a coroutine finishes or is destroyed (its waits and
- * its joiners), 'thread_exit' once the thread's coroutines are gone. */
-struct core_hooks {
+/* What the layer above the core (the waiting runtime) asks to be told,
+ * set by it at its first use: the core calls no file above it by name,
+ * so a program that only switches links none. 'ended' runs when a
+ * coroutine finishes or is destroyed (its waits and its joiners),
+ * 'thread_exit' before the thread's coroutines go. One pointer, read
+ * atomically, as any thread may set it while others read it. */
+struct ctx_hooks {
     void (*ended)(struct s_ctx *ctx);
     void (*thread_exit)(void);
 };
-HIDDEN extern struct core_hooks core_hooks;
+HIDDEN extern const struct ctx_hooks *ctx_hooks;
+
+/* The hooks, or NULL while nothing above the core was used. */
+static inline const struct ctx_hooks *ctx_hooks_set(void)
+{
+    return __atomic_load_n(&ctx_hooks, __ATOMIC_ACQUIRE);
+}
 
 /* Memory for a new context, with the generation its handle will carry;
  * NULL when there is none. */

@@ -56,8 +56,9 @@ static void thread_exit(void *unused)
         misuse("coroutine %zu: the thread exited inside it (pthread_exit or cancellation); "
                "a coroutine must return from its function",
                current->id);
-    if (core_hooks.thread_exit != NULL)      /* the runtime lets go of every wait */
-        core_hooks.thread_exit();
+    const struct ctx_hooks *hooks = ctx_hooks_set();
+    if (hooks != NULL)                       /* the runtime lets go of every wait */
+        hooks->thread_exit();
     for (size_t i = 0; i < g_ctx.len; i++) {
         struct s_ctx *ctx = g_ctx.items[i];
         if (ctx->state == CTX_LIVE)
@@ -208,8 +209,9 @@ void destroy_ctx(sp_ctx handle)
     struct s_ctx *ctx = ctx_of(handle, "destroy_ctx");
     if (ctx == current)
         misuse("destroy_ctx: cannot destroy running coroutine %zu", ctx->id);
-    if (core_hooks.ended != NULL)
-        core_hooks.ended(ctx);
+    const struct ctx_hooks *hooks = ctx_hooks_set();
+    if (hooks != NULL && ctx->state == CTX_LIVE)    /* a finished one was told as it finished */
+        hooks->ended(ctx);
     if (ctx->state == CTX_LIVE)
         free_ctx_stack(ctx);
     if (tracing())
@@ -237,8 +239,8 @@ void detach_ctx(sp_ctx handle)
 SAN_SWITCH_POINT void coroutine_finish(void)
 {
     struct s_ctx *self = current;
-    if (core_hooks.ended != NULL)            /* its joiners rejoin before us */
-        core_hooks.ended(self);
+    if (self->wait.joiners.first != NULL)   /* queued by the runtime: they rejoin before us */
+        ctx_hooks_set()->ended(self);       /* nothing else of a wait outlives a return */
     struct s_ctx *next = self->next;
     if (!stack_ok(self, __builtin_frame_address(0)))
         overflow_report(self->id, __builtin_frame_address(0), &self->stack);

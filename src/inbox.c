@@ -234,6 +234,14 @@ void inbox_post(struct inbox *in, struct inbox_node *n)
     pthread_mutex_unlock(&in->lock);
 }
 
+void inbox_withdraw(struct inbox *in, struct inbox_node *n)
+{
+    pthread_mutex_lock(&in->lock);
+    list_unlink(&in->posted, n);
+    __atomic_store_n(&in->count, in->count - 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&in->lock);
+}
+
 bool inbox_has_mail(void)
 {
     return mine != NULL && __atomic_load_n(&mine->count, __ATOMIC_ACQUIRE) > 0;

@@ -47,6 +47,10 @@ HIDDEN void inbox_expect(struct inbox *in, struct inbox_node *n);
  * thread if it sleeps in the kernel; or, if its thread exited, n->lost. */
 HIDDEN void inbox_post(struct inbox *in, struct inbox_node *n);
 
+/* On the inbox's thread: 'n', posted and not yet delivered, is taken
+ * back (its owner is about to be freed). */
+HIDDEN void inbox_withdraw(struct inbox *in, struct inbox_node *n);
+
 /* This thread's inbox has posts waiting: a glance, no lock. */
 HIDDEN bool inbox_has_mail(void);
 

@@ -55,19 +55,17 @@ ssize_t co_recv(int fd, void *buf, size_t len, int flags, int64_t deadline)
 
 /* writev(2) that raises no SIGPIPE: a pipe whose reader is gone says
  * EPIPE, as a socket does with MSG_NOSIGNAL. The signal is blocked for
- * the call, and taken back if the call raised it; one that was pending
- * before stays pending. */
+ * the call and, if the call raised it, taken back. One the caller blocks
+ * itself is left as it is: that one may have been pending before. */
 static ssize_t writev_quietly(int fd, const struct iovec *iov, int iovcnt)
 {
-    sigset_t pipe_only, old, pending;
+    sigset_t pipe_only, old;
     sigemptyset(&pipe_only);
     sigaddset(&pipe_only, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
-    sigpending(&pending);
-    bool was_pending = sigismember(&pending, SIGPIPE);
     ssize_t n = writev(fd, iov, iovcnt);
     int err = errno;
-    if (n < 0 && err == EPIPE && !was_pending) {
+    if (n < 0 && err == EPIPE && !sigismember(&old, SIGPIPE)) {
         struct timespec now = {0, 0};
         sigtimedwait(&pipe_only, NULL, &now);
     }

@@ -280,8 +280,8 @@ void co_mbox_destroy(co_mbox *mb)
     if (mb->receivers.first != NULL)
         misuse("co_mbox_destroy: coroutine %zu: coroutine %zu still waits on the mailbox",
                current ? current->id : 0, mb->receivers.first->ctx->id);
-    if (mb->posted)                    /* on its way: deliver it first, to nobody */
-        inbox_drain();
+    if (mb->posted)                    /* told, and not yet handed out: take it back */
+        inbox_withdraw(mb->inbox, &mb->node);
     pthread_mutex_destroy(&mb->lock);
     inbox_release(mb->inbox);
     mb->magic = 0;

@@ -49,7 +49,7 @@ static struct {
     unsigned workers, idle;
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0};
 
-static pthread_once_t fork_watch = PTHREAD_ONCE_INIT;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 /* Under the lock, with nothing queued: watch the queue a while, the lock
  * let go of, before sleeping on the condition variable. Work that comes
@@ -245,7 +245,9 @@ static void offload_gone(struct s_ctx *ctx)
  * co_offload
  * ====================================================================== */
 
-static void watch_forks(void)
+/* Once per process, at the first co_offload: the pool is emptied in a
+ * forked child, and wait.c hands us a coroutine that goes with work out. */
+static void offload_init(void)
 {
     __register_atfork(lock_pool, unlock_pool, empty_pool, NULL);
     wait_work_gone = offload_gone;
@@ -305,7 +307,7 @@ int co_offload(void (*fn)(void *arg), void *arg, void (*drop)(void *arg), int64_
         err = ETIMEDOUT;                       /* checked again by wait_begin */
     if (err != 0)
         return give_up(arg, drop, err);
-    pthread_once(&fork_watch, watch_forks);
+    pthread_once(&init_once, offload_init);
     struct work *w = new_work(fn, arg, drop);
     if (w == NULL)
         return give_up(arg, drop, errno);

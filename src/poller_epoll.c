@@ -35,7 +35,7 @@ static void epoll_backend_remove(int poller, int fd)
 
 static int no_pwait2;                    /* atomic: the kernel said ENOSYS */
 
-static int wait_kernel(int poller, int64_t timeout, struct epoll_event *ev, int max)
+static int epoll_backend_sleep(int poller, int64_t timeout, struct epoll_event *ev, int max)
 {
     if (!__atomic_load_n(&no_pwait2, __ATOMIC_RELAXED)) {
         struct timespec ts = {timeout / 1000000000, timeout % 1000000000};
@@ -52,7 +52,7 @@ static int wait_kernel(int poller, int64_t timeout, struct epoll_event *ev, int 
 static int epoll_backend_wait(int poller, int64_t timeout, struct poller_event *events, int max)
 {
     struct epoll_event ev[256];
-    int n = wait_kernel(poller, timeout, ev, max < 256 ? max : 256);
+    int n = epoll_backend_sleep(poller, timeout, ev, max < 256 ? max : 256);
     if (n < 0)
         return errno == EINTR ? 0 : -1;
     for (int i = 0; i < n; i++) {

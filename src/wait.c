@@ -13,12 +13,11 @@
  *
  * The core (coroutine.c) calls nothing here by name: at the first wait
  * of the process this file registers its hooks for a coroutine's end and
- * a thread's exit (core_hooks, context.h).
+ * a thread's exit (ctx_hooks, context.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,13 +73,15 @@ void wait_wake(struct s_ctx *ctx, int result)
     rejoin_rotation(ctx);
 }
 
+/* A context handed something was woken and has not run since: it is in
+ * the rotation, so only the contexts that can run are looked at. */
 void wait_forget_hand(const void *arg)
 {
-    if (main_ctx.wait.undo_arg == arg)
-        main_ctx.wait.undo = NULL;
-    for (size_t i = 0; i < g_ctx.len; i++)
-        if (g_ctx.items[i]->wait.undo_arg == arg)
-            g_ctx.items[i]->wait.undo = NULL;
+    if (current == NULL || current->next == NULL)
+        return;
+    for (struct s_ctx *ctx = current->next; ctx != current; ctx = ctx->next)
+        if (ctx->wait.undo != NULL && ctx->wait.undo_arg == arg)
+            ctx->wait.undo = NULL;
 }
 
 static void wake_joiners(struct s_ctx *ctx)
@@ -89,9 +90,9 @@ static void wake_joiners(struct s_ctx *ctx)
         waitq_wake(ctx->wait.joiners.first, 0);
 }
 
-/* A coroutine finished or is destroyed (the core's hook): its wait ends
- * unseen, what was handed to it goes on, and its joiners wake. */
-static void wait_ended(struct s_ctx *ctx)
+/* 'ctx' goes while it waits, or while offloaded work is out for it: its
+ * wait ends unseen and what it holds for the wait is let go. */
+static inline void wait_abandon(struct s_ctx *ctx)
 {
     struct wait *w = &ctx->wait;
     if (w->waiting)
@@ -102,6 +103,14 @@ static void wait_ended(struct s_ctx *ctx)
         free(w->places);
         w->places = NULL;
     }
+}
+
+/* A coroutine finished or is destroyed (the core's hook): its wait ends
+ * unseen, what was handed to it goes on, and its joiners wake. */
+static void wait_ended(struct s_ctx *ctx)
+{
+    struct wait *w = &ctx->wait;
+    wait_abandon(ctx);
     if (w->undo != NULL) {
         void (*undo)(void *) = w->undo;
         w->undo = NULL;
@@ -114,15 +123,8 @@ static void wait_ended(struct s_ctx *ctx)
  * handed over goes on, as every context of the thread goes. */
 static void wait_thread_exit(void)
 {
-    for (size_t i = 0; i < g_ctx.len; i++) {
-        struct s_ctx *ctx = g_ctx.items[i];
-        if (ctx->wait.waiting)
-            wait_leave(ctx);
-        if (ctx->wait.work != NULL)
-            wait_work_gone(ctx);
-        free(ctx->wait.places);
-        ctx->wait.places = NULL;
-    }
+    for (size_t i = 0; i < g_ctx.len; i++)
+        wait_abandon(g_ctx.items[i]);
     poller_thread_exit();
     timer_free(&timers);
 }
@@ -173,7 +175,8 @@ __attribute__((noreturn, cold)) static void wait_deadlock(void)
            used || main_ctx.wait.waiting ? line : "");
 }
 
-static const struct poller_hooks hooks = {wait_expire, wait_wake, wait_deadlock};
+static const struct poller_hooks poller_hooks = {wait_expire, wait_wake, wait_deadlock};
+static const struct ctx_hooks wait_ctx_hooks = {wait_ended, wait_thread_exit};
 
 /* }===================================================================== */
 
@@ -181,22 +184,14 @@ static const struct poller_hooks hooks = {wait_expire, wait_wake, wait_deadlock}
  * Beginning and parking
  * ====================================================================== */
 
-static pthread_once_t core_hooks_once = PTHREAD_ONCE_INIT;
-
-static void register_core_hooks(void)
-{
-    __atomic_store_n(&core_hooks.ended, wait_ended, __ATOMIC_RELEASE);
-    __atomic_store_n(&core_hooks.thread_exit, wait_thread_exit, __ATOMIC_RELEASE);
-}
-
 /* The thread can wait: the core tells us of ends, the poller runs. 0, or
  * an errno. */
 static int wait_setup(void)
 {
     if (poller_ready())
         return 0;
-    pthread_once(&core_hooks_once, register_core_hooks);
-    return poller_start(&hooks);
+    __atomic_store_n(&ctx_hooks, &wait_ctx_hooks, __ATOMIC_RELEASE);
+    return poller_start(&poller_hooks);
 }
 
 int wait_begin_slow(int64_t deadline)
@@ -267,19 +262,20 @@ static int ready_now(int fd, int what)
     return n > 0 ? 0 : ETIMEDOUT;
 }
 
-/* Ready as remembered (and still ready: the caller's own calls may have
- * spent it), or as the kernel says now for a wait that must not block. */
+/* Whether 'fd' is ready without a wait: 0, an errno, or EAGAIN to wait.
+ * The kernel is asked when readiness is remembered (the caller's own
+ * calls may have spent it since), or when the call must not wait. */
 static int ready_without_waiting(int fd, int what, int64_t deadline, bool remembered)
 {
-    int side = what == CO_WRITABLE;
-    if (remembered && ready_now(fd, what) == 0)
-        return 0;
-    poller_fd_spent(fd, side);
     bool cancelled = current->wait.cancelled;
-    if (!cancelled && (deadline == CO_FOREVER || deadline > co_now()))
-        return EAGAIN;                   /* so: wait */
+    bool must_not_wait = cancelled || (deadline != CO_FOREVER && deadline <= co_now());
+    if (!remembered && !must_not_wait)
+        return EAGAIN;
     int err = ready_now(fd, what);
-    return err == ETIMEDOUT && cancelled ? ECANCELED : err;
+    if (err != ETIMEDOUT)
+        return err;
+    poller_fd_spent(fd, what == CO_WRITABLE);
+    return !must_not_wait ? EAGAIN : cancelled ? ECANCELED : ETIMEDOUT;
 }
 
 int wait_fd(int fd, int what, int64_t deadline, bool after_eagain)
