@@ -917,3 +917,32 @@ TEST(a_mailbox_destroyed_while_a_wake_up_is_on_its_way_is_not_touched)
     co_mbox_destroy(mb);
     co_sleep(co_now() + CO_MSEC);                /* the poller drains the inbox */
 }
+
+static void *close_later(void *arg)
+{
+    usleep(20 * 1000);
+    co_mbox_close(arg);
+    return NULL;
+}
+
+/* A close from another thread wakes every waiting receiver with EPIPE,
+ * long before their deadline. */
+TEST(a_mailbox_closed_by_another_thread_wakes_its_receivers)
+{
+    co_mbox *mb = co_mbox_create(sizeof(long));
+    int64_t t = co_now();
+    struct receiver a = {mb, t + 10 * CO_SEC, 0, -1}, b = {mb, CO_FOREVER, 0, -1};
+    sp_ctx ca = create_ctx(receive_one, &a), cb = create_ctx(receive_one, &b);
+    yield_ctx();
+    pthread_t th;
+    pthread_create(&th, NULL, close_later, mb);
+    CHECK_EQ(join_ctx(ca, t + 10 * CO_SEC), 0);
+    CHECK_EQ(join_ctx(cb, t + 10 * CO_SEC), 0);
+    CHECK(co_now() - t < 5 * CO_SEC);
+    CHECK_EQ(a.err, EPIPE);
+    CHECK_EQ(b.err, EPIPE);
+    pthread_join(th, NULL);
+    destroy_ctx(ca);
+    destroy_ctx(cb);
+    co_mbox_destroy(mb);
+}

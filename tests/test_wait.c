@@ -30,12 +30,17 @@ static int wakes;
 static int64_t base;             /* deadlines count from here, once set */
 
 /* Sleep until the deadline and note when, and the how-manieth this was
- * to wake. A deadline already passed before the sleep began (a slow
- * machine) is left out of the order: -1. */
+ * to wake. A deadline that passed before the sleep began (a slow
+ * machine) is left out of the order: -1. So is one that was too close to
+ * call: co_sleep returns at once for a deadline past by the time it
+ * looks, and the thread can be preempted for milliseconds between that
+ * look and ours. */
+#define TOO_CLOSE (5 * CO_MSEC)
+
 static void sleep_until(void *arg)
 {
     struct sleeper *s = arg;
-    bool late = co_now() >= s->deadline;
+    bool late = co_now() + TOO_CLOSE >= s->deadline;
     CHECK_EQ(co_sleep(s->deadline), 0);
     s->woke = co_now();
     s->order = late ? -1 : wakes++;
