@@ -47,6 +47,8 @@ struct wait {
     int fired;               /* the node whose queue ended the wait, or -1 */
     uint8_t what;            /* CO_READABLE or CO_WRITABLE */
     bool waiting;            /* out of the rotation until woken */
+    bool extra;              /* a deadline, descriptor or other thread is in it:
+                                more to undo than queue places */
     bool outside;            /* another thread ends it (a mailbox, offloaded work) */
     bool cancelled;          /* cancel_ctx(): every wait ends at once */
 };

@@ -34,22 +34,17 @@ void (*wait_work_gone)(struct s_ctx *ctx);    /* offload.c's, once it is used */
  * Ending a wait
  * ====================================================================== */
 
-static void unlink_waiter(struct waiter *w)
-{
-    if (w->queue == NULL)
-        return;
-    *(w->prev ? &w->prev->next : &w->queue->first) = w->next;
-    *(w->next ? &w->next->prev : &w->queue->last) = w->prev;
-    w->queue = NULL;
-}
-
 /* Out of every queue and table: the wait is over. */
 static void wait_leave(struct s_ctx *ctx)
 {
     struct wait *w = &ctx->wait;
     for (struct waiter *n = w->nodes; n != NULL; n = n->sibling)
-        unlink_waiter(n);
+        waitq_remove(n);
     w->nodes = NULL;
+    w->waiting = false;
+    if (!w->extra)
+        return;
+    w->extra = false;
     if (w->timer != NO_TIMER)
         timer_remove(&timers, ctx);
     if (w->fd >= 0) {
@@ -60,8 +55,6 @@ static void wait_leave(struct s_ctx *ctx)
         poller_outside(-1);
         w->outside = false;
     }
-    w->joining = NULL;
-    w->waiting = false;
 }
 
 void wait_wake(struct s_ctx *ctx, int result)
@@ -205,8 +198,11 @@ int wait_begin_slow(int64_t deadline)
         return ETIMEDOUT;
     current->wait.deadline = deadline;
     current->wait.fired = -1;
-    if (deadline != CO_FOREVER && timer_add(&timers, current) != 0)
+    if (deadline == CO_FOREVER)
+        return 0;
+    if (timer_add(&timers, current) != 0)
         return ENOMEM;
+    current->wait.extra = true;
     return 0;
 }
 
@@ -216,8 +212,7 @@ int wait_begin_slow(int64_t deadline)
 int wait_park(void)
 {
     struct s_ctx *self = current;
-    if (self->wait.deadline != CO_FOREVER || self->wait.fd >= 0 || self->wait.outside ||
-        self->next == self)
+    if (self->wait.extra || self->next == self)
         poller_needed();
     if (tracing())
         trace_event(TRACE_WAITS, self->id);
@@ -229,7 +224,7 @@ int wait_park(void)
 
 int wait_park_outside(void)
 {
-    current->wait.outside = true;
+    current->wait.outside = current->wait.extra = true;
     poller_outside(+1);
     return wait_park();
 }
@@ -302,6 +297,7 @@ int wait_fd(int fd, int what, int64_t deadline, bool after_eagain)
     }
     current->wait.fd = fd;
     current->wait.what = (uint8_t)what;
+    current->wait.extra = true;
     return wait_fail(wait_park());
 }
 
@@ -351,7 +347,9 @@ int join_ctx(sp_ctx handle, int64_t deadline)
     struct waiter w = {.ctx = current};
     waitq_push(&ctx->wait.joiners, &w);
     current->wait.joining = ctx;         /* for deadlock reports and gdb */
-    return wait_fail(wait_park());
+    err = wait_park();
+    current->wait.joining = NULL;
+    return wait_fail(err);
 }
 
 /* The names of an earlier version, kept for one more. */
