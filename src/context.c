@@ -13,6 +13,8 @@ __thread struct s_ctx main_ctx CORE_TLS;
 __thread struct s_ctx *current CORE_TLS;
 __thread struct ctx_array g_ctx;
 __thread uint64_t thread_serial CORE_TLS;
+__thread struct ctx_first ctx_made CORE_TLS, ctx_woken CORE_TLS;
+__thread unsigned ctx_firsts CORE_TLS;
 static uint64_t last_thread_serial;
 const struct ctx_hooks *ctx_hooks;
 

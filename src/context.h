@@ -78,6 +78,7 @@ struct s_ctx {
     const char *tripwire;    /* an unguarded stack's tripwire; else NULL */
     uintptr_t switch_key;    /* switch_key_of() while it can run; else 0 */
     /* the rest */
+    void *start_sp;          /* 'sp' as made: equal to it until it first runs */
     struct s_ctx *prev;
     sp_ctx handle;           /* the handle that names this memory now */
     uint32_t state;          /* enum ctx_state */
@@ -126,6 +127,21 @@ HIDDEN extern __thread struct s_ctx *current CORE_TLS;  /* the running context *
 HIDDEN extern __thread struct ctx_array g_ctx;
 HIDDEN extern __thread uint64_t thread_serial CORE_TLS; /* never reused, unlike &main_ctx */
 
+/* The coroutine made last and the context woken last, each with who
+ * made or woke it: either may run first when that one leaves the
+ * rotation (ctx_after_leaving). 'ctx' is NULL once used or passed over. */
+struct ctx_first {
+    struct s_ctx *ctx, *by;
+};
+HIDDEN extern __thread struct ctx_first ctx_made CORE_TLS, ctx_woken CORE_TLS;
+HIDDEN extern __thread unsigned ctx_firsts CORE_TLS;  /* how many went first in a row */
+
+/* Then the next in the rotation runs, whatever went first: so a coroutine
+ * that makes one coroutine after another and waits for each does not keep
+ * the rotation from the others (Go lets a goroutine run next inherit the
+ * time slice of the one that readied it, for the same reason). */
+#define CTX_FIRSTS_MAX 64
+
 /* A context joins the rotation right after main (as the newest), or when
  * main waits, right before the running context. */
 static inline void join_after(struct s_ctx *ctx, struct s_ctx *prev)
@@ -138,7 +154,7 @@ static inline void join_after(struct s_ctx *ctx, struct s_ctx *prev)
 
 static inline void join_rotation(struct s_ctx *ctx)
 {
-    join_after(ctx, main_ctx.next != NULL ? &main_ctx : current->prev);
+    join_after(ctx, main_ctx.next != NULL ? &main_ctx : current);
 }
 
 static inline void leave_rotation(struct s_ctx *ctx)
@@ -161,13 +177,42 @@ static inline void rejoin_rotation(struct s_ctx *ctx)
 {
     join_after(ctx, current->prev);
     ctx->switch_key = switch_key_of(ctx);
+    ctx_woken = (struct ctx_first){ctx, current};
+}
+
+/* Who runs when 'self' leaves the rotation: a context it made or woke,
+ * if that may go first, moved into self's place so that the turn goes on
+ * from there; else the next in the rotation. One that waits ('slot' is
+ * ctx_made) lets the newest coroutine it made go first if that has not
+ * run yet; one that finished (ctx_woken) lets the last context it woke
+ * go first. So a coroutine that makes others and waits for them runs
+ * them at once, and one that answers the coroutine that made it and
+ * returns hands it the processor, as Go runs a new or readied goroutine
+ * next: a tree of coroutines is walked depth first, and few of them (and
+ * their stacks) exist at a time. Never more than one per wait or end, so
+ * the rest of the rotation still runs every turn; a program that only
+ * yields sees the rotation alone. */
+static inline struct s_ctx *ctx_after_leaving(struct s_ctx *self, struct ctx_first *slot)
+{
+    struct s_ctx *first = slot->ctx;
+    slot->ctx = NULL;
+    if (first == NULL || slot->by != self || first->next == NULL || first == self ||
+        (slot == &ctx_made && first->sp != first->start_sp) || ++ctx_firsts > CTX_FIRSTS_MAX) {
+        ctx_firsts = 0;                  /* none, not its own, waits or is gone, ran, or */
+        return self->next;               /* the others' turn */
+    }
+    if (self->next != first) {
+        leave_rotation(first);
+        join_after(first, self);
+    }
+    return first;
 }
 
 /* The running context 'self' leaves the rotation (to wait, or to rest)
  * and the next one runs; it comes back when something rejoins it. */
 static inline void leave_rotation_and_run(struct s_ctx *self)
 {
-    struct s_ctx *next = self->next;
+    struct s_ctx *next = ctx_after_leaving(self, &ctx_made);
     leave_rotation(self);
     self->switch_key = 0;
     switch_ctx(next == &main_ctx ? NULL : next->handle);

@@ -71,6 +71,7 @@ static void thread_exit(void *unused)
     overflow_thread_exit();
     main_ctx.switch_key = 0;                 /* switch_ctx(NULL) finds nothing to go to */
     current = NULL;
+    ctx_made.ctx = ctx_woken.ctx = NULL;
 }
 
 /* Once per process: the thread-exit key, and whether coroutines can work
@@ -136,7 +137,7 @@ static void start_ctx(struct s_ctx *ctx, coroutine fn, void *arg)
     ctx->id = new_id();
     ctx->fn = fn;
     san_stack_made(&ctx->san, bottom, (size_t)((char *)stack_top(&ctx->stack) - bottom));
-    ctx->sp = platform_setup_stack(colored_top(ctx), fn, arg, coroutine_finish);
+    ctx->sp = ctx->start_sp = platform_setup_stack(colored_top(ctx), fn, arg, coroutine_finish);
     ctx->state = CTX_LIVE;
     ctx->switch_key = switch_key_of(ctx);
     ctx->floor = bottom;
@@ -146,6 +147,7 @@ static void start_ctx(struct s_ctx *ctx, coroutine fn, void *arg)
     ctx->detached = false;
     ctx->index = g_ctx.len - 1;
     join_rotation(ctx);
+    ctx_made = (struct ctx_first){ctx, current};
 }
 
 /* Both creates, once the arguments are known to be good; 'stack_size' 0
@@ -241,7 +243,7 @@ SAN_SWITCH_POINT void coroutine_finish(void)
     struct s_ctx *self = current;
     if (self->wait.joiners.first != NULL)   /* queued by the runtime: they rejoin before us */
         ctx_hooks_set()->ended(self);       /* nothing else of a wait outlives a return */
-    struct s_ctx *next = self->next;
+    struct s_ctx *next = ctx_after_leaving(self, &ctx_woken);
     if (!stack_ok(self, __builtin_frame_address(0)))
         overflow_report(self->id, __builtin_frame_address(0), &self->stack);
     if (tracing())                   /* before the sanitizers hear of the switch */

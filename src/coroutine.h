@@ -15,6 +15,17 @@
  * A coroutine created later joins right after main. One that finishes
  * leaves the rotation; the others keep their order.
  *
+ * Who runs when a context stops without yielding (coroutine_wait.h): a
+ * context that waits lets the newest coroutine it created run first if
+ * that has not run yet; a coroutine that finishes lets the context it
+ * last woke run first. That one takes the place of the one that stopped,
+ * and the rotation goes on from there; otherwise the next in the
+ * rotation runs. So a coroutine that creates others and waits for them
+ * runs them at once, and a tree of coroutines is walked depth first,
+ * with few of them (and their stacks) alive at a time, as Go runs a new
+ * or readied goroutine next. It is at most one context per stop, so
+ * every context in the rotation still runs once a turn. O(1).
+ *
  * STATES
  *     suspended  created and not yet started, or inside yield_ctx() or
  *                switch_ctx(); it is in the rotation.

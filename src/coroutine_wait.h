@@ -17,7 +17,10 @@
  * context that is running then, so every context that could already run
  * goes first, and it runs within one turn. Contexts woken by the same
  * event rejoin in the order the event reached them: sleepers in deadline
- * order (equal deadlines in the order they began to wait).
+ * order (equal deadlines in the order they began to wait). Two
+ * exceptions, described in coroutine.h: a coroutine that finishes lets
+ * the context it last woke run first, and a context that waits lets the
+ * newest coroutine it created run first if that has not run yet.
  *
  * Each thread's first wait makes its poller: a coroutine (its id is the
  * next free one) that is in the rotation while a deadline, a descriptor

@@ -946,3 +946,106 @@ TEST(a_mailbox_closed_by_another_thread_wakes_its_receivers)
     destroy_ctx(cb);
     co_mbox_destroy(mb);
 }
+
+/* {=====================================================================
+ * Who runs first (coroutine.h): what a context made or woke
+ * ====================================================================== */
+
+static char order[64];
+static co_chan *answers;
+
+static void note(char c)
+{
+    size_t n = strlen(order);
+    if (n + 1 < sizeof order)
+        order[n] = c;
+}
+
+/* A child: says who it is and answers its maker. */
+static void answer(void *arg)
+{
+    note(*(const char *)arg);
+    int v = 1;
+    CHECK_EQ(co_chan_send(answers, &v, CO_FOREVER), 0);
+}
+
+static void make_two_and_wait(void *arg)
+{
+    (void)arg;
+    note('P');
+    sp_ctx c1 = create_ctx(answer, "1"), c2 = create_ctx(answer, "2");
+    int v;
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(co_chan_recv(answers, &v, CO_FOREVER), 0);
+        note('p');
+    }
+    detach_ctx(c1);
+    detach_ctx(c2);
+}
+
+static void take_turns(void *arg)
+{
+    for (int i = 0; i < *(int *)arg; i++) {
+        note('S');
+        yield_ctx();
+    }
+}
+
+TEST(a_new_coroutine_runs_when_its_maker_waits_and_hands_back_when_it_ends)
+{
+    memset(order, 0, sizeof order);
+    answers = co_chan_create(sizeof(int), 0);
+    int turns = 3;
+    sp_ctx s = create_ctx(take_turns, &turns), p = create_ctx(make_two_and_wait, NULL);
+    while (!is_ctx_finished(p) || !is_ctx_finished(s))
+        yield_ctx();
+    /* P waits: its newest child 2 runs in its place, before S; 2 woke P
+     * and ended, so P runs next, and waits again: now the rotation goes
+     * on (S, main, then 1, older, made before P waited). */
+    if (strcmp(order, "P2pS1pSS") != 0)
+        fprintf(stderr, "order %s\n", order);
+    CHECK(strcmp(order, "P2pS1pSS") == 0);
+    destroy_ctx(p);
+    destroy_ctx(s);
+    co_chan_destroy(answers);
+}
+
+static long spawned;
+
+static void make_one_after_another(void *arg)
+{
+    for (long i = 0; i < *(long *)arg; i++, spawned++) {
+        detach_ctx(create_ctx(answer, "c"));
+        int v;
+        CHECK_EQ(co_chan_recv(answers, &v, CO_FOREVER), 0);
+    }
+}
+
+static void count_turns(void *arg)
+{
+    long *turns = arg;
+    while (spawned < 10000) {
+        ++*turns;
+        yield_ctx();
+    }
+}
+
+TEST(a_coroutine_that_makes_one_after_another_leaves_the_others_their_turns)
+{
+    memset(order, 0, sizeof order);
+    answers = co_chan_create(sizeof(int), 0);
+    long n = 10000, turns = 0;
+    spawned = 0;
+    sp_ctx counter = create_ctx(count_turns, &turns), maker = create_ctx(make_one_after_another, &n);
+    CHECK_EQ(join_ctx(maker, CO_FOREVER), 0);
+    CHECK_EQ(join_ctx(counter, CO_FOREVER), 0);
+    /* Each child and its maker go first, but at most 64 in a row: then
+     * the rotation's next runs, and the counter's turn comes within a
+     * few of those (without the bound, it would never come). */
+    CHECK(turns >= 10000 / 200);
+    destroy_ctx(maker);
+    destroy_ctx(counter);
+    co_chan_destroy(answers);
+}
+
+/* }===================================================================== */
