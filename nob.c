@@ -21,6 +21,7 @@
  *   ./nob bench servers [--quick]   the example servers against
  *                  redis-server, nginx and a bare epoll loop; waiting's cost
  *   ./nob bench chan [--quick]      channels against Go's
+ *   ./nob bench spawn [--quick]     skynet against Go's, and a burst
  *   ./nob fuzz N   fuzz the API for N seconds (libFuzzer, clang)
  *   ./nob deps     print which file of src/ uses which, from nm of the
  *                  objects, and fail if the graph has a cycle
@@ -1309,12 +1310,25 @@ static bool bench_chan(const char *quick)
     return run_bench_script(BENCH "/chan/run.sh", quick);
 }
 
+/* ./nob bench spawn [--quick]: bench/spawn/run.sh, skynet against Go's. */
+static bool bench_spawn(const char *quick)
+{
+    const char *srcs[] = {BENCH "/spawn/skynet.c"};
+    const char *libs[] = {lib_path(&default_config)};
+    if (!build_library(&default_config) || !nob_mkdir_p("build/bench") ||
+        !build_program(&default_config, "build/bench/skynet", srcs, 1, libs, 1))
+        return false;
+    return run_bench_script(BENCH "/spawn/run.sh", quick);
+}
+
 static int cmd_bench(int argc, char **argv)
 {
     if (argc > 0 && strcmp(argv[0], "servers") == 0)
         return bench_servers(argc > 1 ? argv[1] : NULL) ? 0 : 1;
     if (argc > 0 && strcmp(argv[0], "chan") == 0)
         return bench_chan(argc > 1 ? argv[1] : NULL) ? 0 : 1;
+    if (argc > 0 && strcmp(argv[0], "spawn") == 0)
+        return bench_spawn(argc > 1 ? argv[1] : NULL) ? 0 : 1;
     if (!build_bench(&default_config) || !build_bench(&untraced_config))
         return 1;
     Nob_Cmd cmd = {0};
@@ -1600,6 +1614,9 @@ static int cmd_test(void)
     bool chan = bench_chan("--quick");
     printf("bench chan --quick: %s\n", chan ? "ran" : "FAILED");
     tally(&t, chan, "bench chan --quick");
+    bool spawn = bench_spawn("--quick");
+    printf("bench spawn --quick: %s\n", spawn ? "ran" : "FAILED");
+    tally(&t, spawn, "bench spawn --quick");
     test_untraced(&t);
     test_emulated(&t);
     if (t.failed > 0)

@@ -319,7 +319,8 @@ static int64_t time_to_sleep(int64_t next)
         return 0;
     if (pt.outside > 0 && inbox_watch(timeout < 0 || timeout > WATCH_NS ? WATCH_NS : timeout))
         return 0;
-    return timeout;
+    int64_t pool = stack_idle();         /* wakes to give memory back, while it holds some */
+    return pool >= 0 && (timeout < 0 || timeout > pool) ? pool + 1 : timeout;
 }
 
 /* One turn: posts, deadlines and the kernel, blocking only if nothing

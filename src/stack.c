@@ -8,13 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "array.h"
 #include "sanitizer.h"
 #include "stack.h"
 
-#define WARM_STACKS 16                 /* freed stacks per thread that keep their memory */
+#define WARM_MIN 16                    /* freed stacks a thread may always keep warm */
+#define POOL_WINDOW_NS 1000000000      /* how often the pool looks at its use */
+#define POOL_CLOCK_EVERY 64            /* takes and gives between looks at the clock */
 #define FIRST_CHUNK 16                 /* slots in a class's first chunk; then doubling */
 #define MAX_CHUNK_SLOTS 4096
 #define MAX_CHUNK_BYTES ((size_t)16 << 30)
@@ -24,11 +27,12 @@
 
 ARRAY_DEFINE(stack_array, struct stack)
 
-/* Stacks of one size class: the free ones whose memory went back, and
- * where fresh ones are carved from. */
+/* Stacks of one size class: the free ones that keep their memory (warm)
+ * and those whose memory went back (cold), newest last; and where fresh
+ * ones are carved from. */
 struct size_class {
     size_t size;                     /* slot size, guard included */
-    struct stack_array cold;
+    struct stack_array warm, cold;
     char *carve;                     /* next fresh slot in the newest chunk */
     size_t carve_left;               /* fresh slots left there */
     size_t next_chunk;               /* slots to ask for in the next chunk */
@@ -42,9 +46,16 @@ struct chunk {
 ARRAY_DEFINE(chunk_array, struct chunk)
 
 static __thread struct class_array classes;
-static __thread struct stack warm[WARM_STACKS];  /* freed, memory kept; newest last */
-static __thread size_t warm_len;
 static __thread struct chunk_array chunks;
+
+/* How many stacks the thread uses, and used at most lately: the pool keeps
+ * as many warm as would take it back to that peak. */
+static __thread struct {
+    size_t in_use, warm;             /* handed out now; free and warm now */
+    size_t peak, last_peak;          /* most in use in this window, the last */
+    int64_t window_end;              /* when this window closes */
+    unsigned until_clock;            /* takes and gives before the next look */
+} use;
 
 size_t stack_page;                           /* set once, with the rest below */
 static unsigned page_shift;
@@ -314,69 +325,146 @@ static int new_stack(struct size_class *c, struct stack *s)
     return carve(c, s);
 }
 
-/* The most recently freed warm stack of 'size', the one most likely still
- * in the caches: on a create that follows a finish, the newest. */
-static bool take_warm(size_t size, struct stack *s)
+/* How many freed stacks may keep their memory: enough to go back to the
+ * most the thread had in use at once in this window or the last, and
+ * never fewer than WARM_MIN. */
+static size_t warm_limit(void)
 {
-    for (size_t i = warm_len; i-- > 0;)
-        if (warm[i].size == size) {
-            *s = warm[i];
-            if (--warm_len > i)             /* not the newest: close the gap */
-                memmove(&warm[i], &warm[i + 1], (warm_len - i) * sizeof *warm);
-            return true;
+    size_t peak = use.peak > use.last_peak ? use.peak : use.last_peak;
+    size_t spare = peak > use.in_use ? peak - use.in_use : 0;
+    return spare > WARM_MIN ? spare : WARM_MIN;
+}
+
+static int compare_bases(const void *a, const void *b)
+{
+    const char *x = ((const struct stack *)a)->base, *y = ((const struct stack *)b)->base;
+    return (x > y) - (x < y);
+}
+
+/* Stacks leave the warm set: their pages go back to the system. One with
+ * its own mapping is unmapped, and its guard returns to the budget; a
+ * chunk slot keeps its address range (and guard region) for its class,
+ * and reads as zeros when used again. Neighbours in a chunk go back in
+ * one call: guard regions stay through MADV_DONTNEED. */
+static void cool(struct stack *list, size_t n)
+{
+    qsort(list, n, sizeof *list, compare_bases);
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && !mapped_alone(&list[i]) && !mapped_alone(&list[j]) &&
+                        list[j - 1].base + list[j - 1].size == list[j].base;
+             j++)
+            ;
+        if (mapped_alone(&list[i])) {
+            unmap_alone(&list[i]);
+            continue;
         }
-    return false;
+        char *from = stack_bottom(&list[i]), *to = (char *)stack_top(&list[j - 1]);
+        madvise(from, (size_t)(to - from), MADV_DONTNEED);
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct size_class *c;
+        if (mapped_alone(&list[i]))
+            continue;
+        san_memory_unused(stack_bottom(&list[i]), list[i].size - STACK_GUARD);
+        if ((c = class_for(list[i].size)) != NULL)
+            stack_array_push(&c->cold, list[i]);    /* no memory: the slot is lost
+                                                       until the thread exits */
+    }
+}
+
+/* Cool the oldest warm stacks of each class until at most 'limit' stay. */
+static void trim_to(size_t limit)
+{
+    struct stack_array out = {0};
+    for (size_t k = 0; k < classes.len && use.warm > limit; k++) {
+        struct stack_array *w = &classes.items[k].warm;
+        size_t n = use.warm - limit < w->len ? use.warm - limit : w->len;
+        for (size_t i = 0; i < n; i++)
+            if (stack_array_push(&out, w->items[i]) != 0)
+                n = i;                       /* no memory: what is listed goes */
+        memmove(w->items, w->items + n, (w->len - n) * sizeof *w->items);
+        w->len -= n;
+        use.warm -= n;
+    }
+    cool(out.items, out.len);
+    stack_array_free(&out);
+}
+
+static int64_t coarse_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Once a window has passed: the peak it saw becomes the last, and what
+ * neither needs goes back. */
+static void close_window(int64_t now)
+{
+    use.last_peak = use.peak;
+    use.peak = use.in_use;
+    use.window_end = now + POOL_WINDOW_NS;
+    trim_to(warm_limit());
+}
+
+/* A stack was taken or given: now and then, see whether a window passed. */
+static void count_use(void)
+{
+    if (use.in_use > use.peak)
+        use.peak = use.in_use;
+    if (use.until_clock-- > 0)
+        return;
+    use.until_clock = POOL_CLOCK_EVERY;
+    int64_t now = coarse_now();
+    if (now >= use.window_end)
+        close_window(now);
+}
+
+int64_t stack_idle(void)
+{
+    if (use.warm <= WARM_MIN)
+        return -1;
+    int64_t now = coarse_now();
+    if (now >= use.window_end)
+        close_window(now);
+    return use.warm <= WARM_MIN ? -1 : use.window_end - now;
 }
 
 int stack_alloc(struct stack *s, size_t usable)
 {
     size_t size;
     struct size_class *c;
-    if (slot_size(usable, &size) != 0)
+    if (slot_size(usable, &size) != 0 || (c = class_for(size)) == NULL)
         goto out_enomem;
-    if (take_warm(size, s))
-        return 0;
-    if ((c = class_for(size)) == NULL)
-        goto out_enomem;
-    if (c->cold.len > 0) {
+    if (c->warm.len > 0) {                   /* the newest: likely still cached */
+        *s = c->warm.items[--c->warm.len];
+        use.warm--;
+    } else if (c->cold.len > 0) {
         *s = c->cold.items[--c->cold.len];
-        return 0;
+    } else if (new_stack(c, s) != 0) {
+        goto out_enomem;
     }
-    if (new_stack(c, s) == 0)
-        return 0;
+    use.in_use++;
+    count_use();
+    return 0;
 out_enomem:
     errno = ENOMEM;
     return -1;
 }
 
-/* A stack leaves the warm set: its pages go back to the system. One with
- * its own mapping is unmapped, and its guard returns to the budget; a
- * chunk slot keeps its address range (and guard region) for its class. It
- * reads as zeros when used again. */
-static void cool(struct stack *s)
-{
-    struct size_class *c;
-    if (mapped_alone(s)) {
-        unmap_alone(s);
-        return;
-    }
-    madvise(stack_bottom(s), s->size - STACK_GUARD, MADV_DONTNEED);
-    san_memory_unused(stack_bottom(s), s->size - STACK_GUARD);
-    if ((c = class_for(s->size)) != NULL)
-        stack_array_push(&c->cold, *s);     /* no memory: the slot is lost
-                                               until the thread exits */
-}
-
 void stack_free(struct stack *s)
 {
+    struct size_class *c;
     if (s->base == NULL)
         return;
-    if (warm_len == WARM_STACKS) {
-        cool(&warm[0]);
-        memmove(&warm[0], &warm[1], --warm_len * sizeof *warm);
-    }
-    warm[warm_len++] = *s;
+    use.in_use--;
+    if (use.warm < warm_limit() && (c = class_for(s->size)) != NULL &&
+        stack_array_push(&c->warm, *s) == 0)
+        use.warm++;
+    else
+        cool(s, 1);
     *s = (struct stack){0};
+    count_use();
 }
 
 /* }===================================================================== */
@@ -393,12 +481,15 @@ int stack_thread_init(void)
 
 void stack_thread_exit(void)
 {
-    for (size_t i = 0; i < warm_len; i++)
-        if (mapped_alone(&warm[i]))
-            unmap_alone(&warm[i]);
-    warm_len = 0;
-    for (size_t i = 0; i < classes.len; i++)
+    for (size_t i = 0; i < classes.len; i++) {
+        struct stack_array *w = &classes.items[i].warm;
+        for (size_t j = 0; j < w->len; j++)
+            if (mapped_alone(&w->items[j]))
+                unmap_alone(&w->items[j]);
+        stack_array_free(w);
         stack_array_free(&classes.items[i].cold);       /* in chunks */
+    }
+    use = (__typeof__(use)){0};
     class_array_free(&classes);
     for (size_t i = 0; i < chunks.len; i++)
         munmap(chunks.items[i].base, chunks.items[i].size);

@@ -18,8 +18,13 @@
  *
  * Sizes are rounded up to a size class (a page count with at most three
  * significant bits), so a program using many sizes uses few classes. Freed
- * stacks wait in a per-thread pool: the 16 most recently freed keep their
- * memory, the others give it back and keep only their address range.
+ * stacks wait in a per-thread pool, newest reused first. As many keep
+ * their memory (warm) as would take the thread back to the most stacks it
+ * had in use at once in the last one to two seconds, and at least 16; the
+ * others give their memory back (cold) and keep only their address range
+ * and guard. So a burst that comes again finds its stacks warm, and
+ * memory a program stopped needing goes back within about two seconds:
+ * as stacks are taken and given, or when the thread goes idle.
  */
 #ifndef COROUTINE_STACK_H
 #define COROUTINE_STACK_H
@@ -68,6 +73,11 @@ static inline bool tripwire_intact(const char *w)
     const uint64_t *word = (const uint64_t *)w;
     return (word[0] | word[1]) == 0;
 }
+
+/* The thread is about to sleep: what the pool has not needed lately goes
+ * back. How long it may sleep before the pool wants another look, in
+ * nanoseconds, or -1 for as long as it likes. */
+HIDDEN int64_t stack_idle(void);
 
 /* Make stacks ready for this thread: the page size, whether the kernel
  * has guard regions and the guard budget, found once per process. 0. */
