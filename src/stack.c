@@ -176,14 +176,9 @@ static size_t class_pages(size_t n)
 }
 
 /* The slot for 'usable' bytes: its class, the room for the first frame on
- * top and the guard below. Shifts, not division: this is on every create. */
+ * top and the guard below. Shifts, not division. */
 static int slot_size(size_t usable, size_t *size)
 {
-    static __thread size_t last_usable, last_size;   /* most creates ask alike */
-    if (usable == last_usable && last_size != 0) {
-        *size = last_size;
-        return 0;
-    }
     size_t page = stack_page;
     size_t room = (STACK_TOP_ROOM + page - 1) & ~(page - 1);
     if (usable > (SIZE_MAX >> 2) - room - STACK_GUARD)
@@ -192,8 +187,6 @@ static int slot_size(size_t usable, size_t *size)
     if (pages > ((SIZE_MAX >> 2) >> page_shift))
         return -1;
     *size = (pages << page_shift) + room + STACK_GUARD;
-    last_usable = usable;
-    last_size = *size;
     return 0;
 }
 
@@ -243,20 +236,32 @@ static int carve(struct size_class *c, struct stack *s)
     return 0;
 }
 
-/* The class of 'size', found or made. Classes are few (see class_pages),
- * and the last one found is tried first. */
+/* The class of 'size', found or made. Classes are few (see class_pages). */
 static struct size_class *class_for(size_t size)
 {
-    static __thread size_t last;
-    if (last < classes.len && classes.items[last].size == size)
-        return &classes.items[last];
-    for (last = 0; last < classes.len; last++)
-        if (classes.items[last].size == size)
-            return &classes.items[last];
+    size_t i = 0;
+    while (i < classes.len && classes.items[i].size != size)
+        i++;
     struct size_class c = {.size = size, .next_chunk = FIRST_CHUNK};
-    if (class_array_push(&classes, c) != 0)
+    if (i == classes.len && class_array_push(&classes, c) != 0)
         return NULL;
-    return &classes.items[last];
+    return &classes.items[i];
+}
+
+/* The class for 'usable' bytes, or NULL. Most creates ask alike, so the
+ * last answer is kept: this is on every create. */
+static struct size_class *class_of(size_t usable)
+{
+    static __thread size_t last_usable, last;
+    size_t size;
+    struct size_class *c;
+    if (usable == last_usable && last < classes.len)
+        return &classes.items[last];
+    if (slot_size(usable, &size) != 0 || (c = class_for(size)) == NULL)
+        return NULL;
+    last_usable = usable;
+    last = (size_t)(c - classes.items);
+    return c;
 }
 
 /* }===================================================================== */
@@ -362,13 +367,11 @@ static void cool(struct stack *list, size_t n)
         madvise(from, (size_t)(to - from), MADV_DONTNEED);
     }
     for (size_t i = 0; i < n; i++) {
-        struct size_class *c;
         if (mapped_alone(&list[i]))
             continue;
         san_memory_unused(stack_bottom(&list[i]), list[i].size - STACK_GUARD);
-        if ((c = class_for(list[i].size)) != NULL)
-            stack_array_push(&c->cold, list[i]);    /* no memory: the slot is lost
-                                                       until the thread exits */
+        stack_array_push(&classes.items[list[i].sclass].cold, list[i]);
+        /* no memory: the slot is lost until the thread exits */
     }
 }
 
@@ -407,13 +410,9 @@ static void close_window(int64_t now)
     trim_to(warm_limit());
 }
 
-/* A stack was taken or given: now and then, see whether a window passed. */
-static void count_use(void)
+/* A stack was given back: now and then, see whether a window passed. */
+static void look_at_clock(void)
 {
-    if (use.in_use > use.peak)
-        use.peak = use.in_use;
-    if (use.until_clock-- > 0)
-        return;
     use.until_clock = POOL_CLOCK_EVERY;
     int64_t now = coarse_now();
     if (now >= use.window_end)
@@ -430,41 +429,61 @@ int64_t stack_idle(void)
     return use.warm <= WARM_MIN ? -1 : use.window_end - now;
 }
 
-int stack_alloc(struct stack *s, size_t usable)
+/* A stack of class 'c' that is not warm: cold, or new. */
+static __attribute__((noinline)) int take_cold(struct size_class *c, struct stack *s)
 {
-    size_t size;
-    struct size_class *c;
-    if (slot_size(usable, &size) != 0 || (c = class_for(size)) == NULL)
+    if (c == NULL)
         goto out_enomem;
-    if (c->warm.len > 0) {                   /* the newest: likely still cached */
-        *s = c->warm.items[--c->warm.len];
-        use.warm--;
-    } else if (c->cold.len > 0) {
+    if (c->cold.len > 0)
         *s = c->cold.items[--c->cold.len];
-    } else if (new_stack(c, s) != 0) {
+    else if (new_stack(c, s) != 0)
         goto out_enomem;
-    }
-    use.in_use++;
-    count_use();
+    s->sclass = (unsigned)(c - classes.items);
     return 0;
 out_enomem:
     errno = ENOMEM;
     return -1;
 }
 
-void stack_free(struct stack *s)
+int stack_alloc(struct stack *s, size_t usable)
 {
-    struct size_class *c;
-    if (s->base == NULL)
-        return;
-    use.in_use--;
-    if (use.warm < warm_limit() && (c = class_for(s->size)) != NULL &&
-        stack_array_push(&c->warm, *s) == 0)
+    struct size_class *c = class_of(usable);
+    if (c != NULL && c->warm.len > 0) {      /* the newest: likely still cached */
+        *s = c->warm.items[--c->warm.len];
+        use.warm--;
+    } else if (take_cold(c, s) != 0) {
+        return -1;
+    }
+    if (++use.in_use > use.peak)
+        use.peak = use.in_use;
+    return 0;
+}
+
+/* Warm if the pool wants it and has room, else cold. */
+static __attribute__((noinline)) void give_back(struct stack *s)
+{
+    struct stack_array *warm = &classes.items[s->sclass].warm;
+    if ((use.warm < WARM_MIN || use.warm < warm_limit()) && stack_array_push(warm, *s) == 0)
         use.warm++;
     else
         cool(s, 1);
+}
+
+void stack_free(struct stack *s)
+{
+    if (s->base == NULL)
+        return;
+    struct stack_array *warm = &classes.items[s->sclass].warm;
+    use.in_use--;
+    if (use.warm < WARM_MIN && warm->len < warm->cap) {
+        warm->items[warm->len++] = *s;
+        use.warm++;
+    } else {
+        give_back(s);
+    }
     *s = (struct stack){0};
-    count_use();
+    if (use.until_clock-- == 0)
+        look_at_clock();
 }
 
 /* }===================================================================== */

@@ -43,6 +43,7 @@ struct stack {
     char *base;     /* lowest address: the guard or gap; NULL when none */
     size_t size;    /* the whole slot, guard included */
     bool guarded;   /* the guard faults when touched */
+    unsigned sclass;  /* its size class in the thread's pool */
 };
 
 /* The page size, asked of the system once, at the first thread's init. */
