@@ -22,6 +22,20 @@
  * channel wakes every waiter: senders fail with EPIPE, receivers take
  * what is buffered first, then fail with EPIPE.
  *
+ * SHARES
+ * A send that finds a receiver waiting puts the element straight into
+ * its memory and wakes it; a receive that finds a sender waiting takes
+ * its element and wakes it (as Go hands the element to the waiter it
+ * wakes). A call that can complete without waiting does so. So a waiter
+ * is never overtaken by one that began to wait after it, but a context
+ * just woken may, on its next call, complete at once, ahead of others
+ * woken with it that have not run yet. With several senders and one
+ * receiver, every sender sends at least once a turn of the rotation and
+ * the first to run after the receiver waits sends once more (with a
+ * buffer of C, C + 1 more): 8 senders, 16,000 messages, gave 3,556 to
+ * one and 1,777 or 1,778 to each other unbuffered, 6,670 and 1,333 with
+ * C = 3. Receivers of one sender share in the same way.
+ *
  * ERRORS
  * A call that could not do its work returns -1 with errno: ETIMEDOUT (the
  * deadline passed; with 0, it would have had to wait), ECANCELED

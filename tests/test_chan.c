@@ -948,6 +948,71 @@ TEST(a_mailbox_closed_by_another_thread_wakes_its_receivers)
 }
 
 /* {=====================================================================
+ * Shares (coroutine_chan.h): every sender or receiver gets at least one
+ * message a turn, and the first to run after its partner waits gets C + 1
+ * more
+ * ====================================================================== */
+
+static co_chan *shared;
+static long counts[8];
+static bool stop_sending;
+
+static void send_until_stopped(void *arg)
+{
+    long i = (long)(intptr_t)arg;
+    while (!stop_sending && co_chan_send(shared, &i, CO_FOREVER) == 0)
+        counts[i]++;
+}
+
+static void receive_until_closed(void *arg)
+{
+    long i = (long)(intptr_t)arg, v;
+    while (co_chan_recv(shared, &v, CO_FOREVER) == 0)
+        counts[i]++;
+}
+
+/* 16,000 messages between 'n' coroutines and main, on a channel of
+ * capacity 'cap': each coroutine's share is at least 16,000 / (n + cap + 1),
+ * at most cap + 2 times that. */
+static void check_shares(int n, size_t cap, bool senders)
+{
+    enum { MESSAGES = 16000 };
+    shared = co_chan_create(sizeof(long), cap);
+    stop_sending = false;
+    memset(counts, 0, sizeof counts);
+    sp_ctx c[8];
+    for (long i = 0; i < n; i++)
+        c[i] = create_ctx(senders ? send_until_stopped : receive_until_closed, (void *)(intptr_t)i);
+    for (long k = 0, v; k < MESSAGES; k++)
+        CHECK_EQ(senders ? co_chan_recv(shared, &v, CO_FOREVER) : co_chan_send(shared, &k, CO_FOREVER), 0);
+    stop_sending = true;
+    co_chan_close(shared);
+    long least = MESSAGES, most = 0, sum = 0;
+    for (int i = 0; i < n; i++) {
+        CHECK_EQ(join_ctx(c[i], CO_FOREVER), 0);
+        destroy_ctx(c[i]);
+        least = counts[i] < least ? counts[i] : least;
+        most = counts[i] > most ? counts[i] : most;
+        sum += counts[i];
+    }
+    long fair = MESSAGES / (n + (long)cap + 1);
+    CHECK(sum >= MESSAGES);                 /* senders count what sits in the buffer too */
+    CHECK(least >= fair - 1);
+    CHECK(most <= (long)(cap + 2) * (fair + 1));
+    co_chan_destroy(shared);
+}
+
+TEST(eight_senders_and_four_receivers_get_their_documented_shares)
+{
+    check_shares(8, 0, true);
+    check_shares(8, 3, true);
+    check_shares(4, 0, false);
+    check_shares(4, 3, false);
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
  * Who runs first (coroutine.h): what a context made or woke
  * ====================================================================== */
 
