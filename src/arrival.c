@@ -31,12 +31,12 @@ static __thread struct s_ctx *cxx_eh_holder;  /* whose state the block holds */
 static void cxx_swap_exceptions(void)
 {
     struct s_ctx *holder = cxx_eh_holder ? cxx_eh_holder : &main_ctx;
-    if (holder == current)
+    if (holder == ctx_current)
         return;
     void **block = __cxa_get_globals();
     memcpy(holder->cxx_eh, block, sizeof holder->cxx_eh);
-    memcpy(block, current->cxx_eh, sizeof current->cxx_eh);
-    cxx_eh_holder = current;
+    memcpy(block, ctx_current->cxx_eh, sizeof ctx_current->cxx_eh);
+    cxx_eh_holder = ctx_current;
 }
 
 /* The sanitizer must hear first, before anything else runs on this
@@ -44,7 +44,7 @@ static void cxx_swap_exceptions(void)
 static void arrived(void)
 {
     void (*also)(void) = __atomic_load_n(&listener, __ATOMIC_RELAXED);
-    san_switched_in(&current->san);
+    san_switched_in(&ctx_current->san);
     if (cxx_runtime)
         cxx_swap_exceptions();
     if (also != NULL)

@@ -21,7 +21,7 @@
 struct co_chan {
     uint32_t magic;
     bool closed;
-    uint64_t thread;                   /* this_thread() of its maker */
+    uint64_t thread;                   /* ctx_this_thread() of its maker */
     size_t size, cap;                  /* element bytes, ring slots */
     size_t head, count;                /* the oldest element, how many */
     struct waitq senders, receivers;
@@ -31,16 +31,16 @@ struct co_chan {
 __attribute__((noreturn, cold, noinline)) static void not_ours(co_chan *ch, const char *call)
 {
     if (ch == NULL || ch->magic != CHAN_MAGIC)
-        misuse("%s: %p is not a channel (destroyed, or never made)", call, (void *)ch);
-    misuse("%s: coroutine %zu: the channel belongs to another thread", call,
-           current ? current->id : 0);
+        ctx_misuse("%s: %p is not a channel (destroyed, or never made)", call, (void *)ch);
+    ctx_misuse("%s: coroutine %zu: the channel belongs to another thread", call,
+           ctx_current ? ctx_current->id : 0);
 }
 
 /* The caller's channel, or abort naming the misuse. A thread's serial is
  * set before it can have made a channel, so it is read, not asked for. */
 static inline co_chan *own(co_chan *ch, const char *call)
 {
-    if (ch == NULL || ch->magic != CHAN_MAGIC || ch->thread != thread_serial)
+    if (ch == NULL || ch->magic != CHAN_MAGIC || ch->thread != ctx_thread_serial)
         not_ours(ch, call);
     return ch;
 }
@@ -70,7 +70,7 @@ co_chan *co_chan_create(size_t size, size_t capacity)
         return NULL;
     }
     ch->magic = CHAN_MAGIC;
-    ch->thread = this_thread();
+    ch->thread = ctx_this_thread();
     ch->size = size;
     ch->cap = capacity;
     return ch;
@@ -172,8 +172,8 @@ void co_chan_close(co_chan *ch)
 {
     own(ch, "co_chan_close");
     if (ch->closed)
-        misuse("co_chan_close: coroutine %zu: the channel is closed already",
-               current ? current->id : 0);
+        ctx_misuse("co_chan_close: coroutine %zu: the channel is closed already",
+               ctx_current ? ctx_current->id : 0);
     ch->closed = true;
     while (ch->senders.first != NULL)
         waitq_wake(ch->senders.first, EPIPE);
@@ -187,8 +187,8 @@ void co_chan_destroy(co_chan *ch)
         return;
     own(ch, "co_chan_destroy");
     if (ch->senders.first != NULL || ch->receivers.first != NULL)
-        misuse("co_chan_destroy: coroutine %zu: coroutine %zu still waits on the channel",
-               current ? current->id : 0,
+        ctx_misuse("co_chan_destroy: coroutine %zu: coroutine %zu still waits on the channel",
+               ctx_current ? ctx_current->id : 0,
                (ch->senders.first ? ch->senders.first : ch->receivers.first)->ctx->id);
     ch->magic = 0;
     free(ch->ring);
@@ -249,19 +249,19 @@ static int wait_for_one(struct co_case *cases, int n, int64_t deadline)
     int err = wait_begin(deadline);
     if (err == 0) {
         if (places != few)
-            current->wait.places = places;
+            ctx_current->wait.places = places;
         for (int i = 0; i < n; i++) {
             co_chan *ch = cases[i].chan;
-            places[i] = (struct waiter){.ctx = current, .item = cases[i].item, .index = i};
+            places[i] = (struct waiter){.ctx = ctx_current, .item = cases[i].item, .index = i};
             if (ch != NULL)
                 waitq_push(cases[i].op == CO_SEND ? &ch->senders : &ch->receivers, &places[i]);
         }
         err = wait_park();
     }
-    int fired = err == 0 || err == EPIPE ? current->wait.fired : -1;
+    int fired = err == 0 || err == EPIPE ? ctx_current->wait.fired : -1;
     if (places != few) {
         free(places);
-        current->wait.places = NULL;
+        ctx_current->wait.places = NULL;
     }
     if (fired < 0)
         return wait_fail(err);             /* the deadline, or a cancel */

@@ -10,19 +10,19 @@
 #include "context.h"
 
 __thread struct s_ctx main_ctx CORE_TLS;
-__thread struct s_ctx *current CORE_TLS;
+__thread struct s_ctx *ctx_current CORE_TLS;
 __thread struct ctx_array g_ctx;
-__thread uint64_t thread_serial CORE_TLS;
+__thread uint64_t ctx_thread_serial CORE_TLS;
 __thread struct ctx_first ctx_made CORE_TLS, ctx_woken CORE_TLS;
 __thread unsigned ctx_firsts CORE_TLS;
 static uint64_t last_thread_serial;
 const struct ctx_hooks *ctx_hooks;
 
-uint64_t this_thread(void)
+uint64_t ctx_this_thread(void)
 {
-    if (thread_serial == 0)
-        thread_serial = __atomic_add_fetch(&last_thread_serial, 1, __ATOMIC_RELAXED);
-    return thread_serial;
+    if (ctx_thread_serial == 0)
+        ctx_thread_serial = __atomic_add_fetch(&last_thread_serial, 1, __ATOMIC_RELAXED);
+    return ctx_thread_serial;
 }
 
 /* Destroyed contexts wait in a queue, oldest first, before their memory is
@@ -44,7 +44,7 @@ static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Report a broken contract and stop: going on would resume freed or
  * foreign memory. */
-void misuse(const char *fmt, ...)
+void ctx_misuse(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -92,7 +92,7 @@ static struct s_ctx *take_shared_spare(void)
         ctx = dequeue(&shared_spares);
     pthread_mutex_unlock(&shared_lock);
     if (ctx != NULL) {
-        ctx->thread = thread_serial;
+        ctx->thread = ctx_thread_serial;
         ctx->first_here = (uintptr_t)ctx->handle >> HANDLE_SHIFT;
     }
     return ctx;
@@ -109,7 +109,7 @@ struct s_ctx *ctx_new(void)
         return NULL;
     }
     ctx->handle = (sp_ctx)ctx;            /* generation 0 */
-    ctx->thread = thread_serial;
+    ctx->thread = ctx_thread_serial;
     ctx->first_here = 0;
     return ctx;
 }
@@ -163,9 +163,9 @@ static void stale_handle(sp_ctx handle, const struct s_ctx *ctx, const char *cal
     char id[40] = "";
     if (unused_since)
         snprintf(id, sizeof id, " (id %zu)", ctx->id);
-    if (ctx->thread != thread_serial || generation < ctx->first_here)
-        misuse("%s: coroutine %p%s belongs to another thread", caller, (void *)handle, id);
-    misuse("%s: coroutine %p%s was destroyed", caller, (void *)handle, id);
+    if (ctx->thread != ctx_thread_serial || generation < ctx->first_here)
+        ctx_misuse("%s: coroutine %p%s belongs to another thread", caller, (void *)handle, id);
+    ctx_misuse("%s: coroutine %p%s was destroyed", caller, (void *)handle, id);
 }
 
 void ctx_misused(sp_ctx handle, const char *caller)
@@ -173,7 +173,7 @@ void ctx_misused(sp_ctx handle, const char *caller)
     struct s_ctx *ctx = ctx_at(handle);
     if (ctx->handle != handle)
         stale_handle(handle, ctx, caller);
-    misuse("%s: coroutine %zu belongs to another thread", caller, ctx->id);
+    ctx_misuse("%s: coroutine %zu belongs to another thread", caller, ctx->id);
 }
 
 /* }===================================================================== */

@@ -76,7 +76,7 @@ struct s_ctx {
     struct s_ctx *next;      /* runs after this one on yield_ctx */
     const char *floor;       /* the stack pointer stays above this; main: NULL */
     const char *tripwire;    /* an unguarded stack's tripwire; else NULL */
-    uintptr_t switch_key;    /* switch_key_of() while it can run; else 0 */
+    uintptr_t switch_key;    /* ctx_switch_key_of() while it can run; else 0 */
     /* the rest */
     void *start_sp;          /* 'sp' as made: equal to it until it first runs */
     struct s_ctx *prev;
@@ -123,9 +123,9 @@ ARRAY_DEFINE(ctx_array, struct s_ctx *)
  * destroyed: thread exit destroys them, and gdb's 'info coroutines'
  * (tools/gdb) reads it. */
 HIDDEN extern __thread struct s_ctx main_ctx CORE_TLS;  /* the implicit main context */
-HIDDEN extern __thread struct s_ctx *current CORE_TLS;  /* the running context */
+HIDDEN extern __thread struct s_ctx *ctx_current CORE_TLS;  /* the running context */
 HIDDEN extern __thread struct ctx_array g_ctx;
-HIDDEN extern __thread uint64_t thread_serial CORE_TLS; /* never reused, unlike &main_ctx */
+HIDDEN extern __thread uint64_t ctx_thread_serial CORE_TLS; /* never reused, unlike &main_ctx */
 
 /* The coroutine made last and the context woken last, each with who
  * made or woke it: either may run first when that one leaves the
@@ -144,7 +144,7 @@ HIDDEN extern __thread unsigned ctx_firsts CORE_TLS;  /* how many went first in 
 
 /* A context joins the rotation right after main (as the newest), or when
  * main waits, right before the running context. */
-static inline void join_after(struct s_ctx *ctx, struct s_ctx *prev)
+static inline void ctx_join_after(struct s_ctx *ctx, struct s_ctx *prev)
 {
     ctx->prev = prev;
     ctx->next = prev->next;
@@ -152,12 +152,12 @@ static inline void join_after(struct s_ctx *ctx, struct s_ctx *prev)
     prev->next = ctx;
 }
 
-static inline void join_rotation(struct s_ctx *ctx)
+static inline void ctx_join_rotation(struct s_ctx *ctx)
 {
-    join_after(ctx, main_ctx.next != NULL ? &main_ctx : current);
+    ctx_join_after(ctx, main_ctx.next != NULL ? &main_ctx : ctx_current);
 }
 
-static inline void leave_rotation(struct s_ctx *ctx)
+static inline void ctx_leave_rotation(struct s_ctx *ctx)
 {
     ctx->prev->next = ctx->next;
     ctx->next->prev = ctx->prev;
@@ -166,18 +166,18 @@ static inline void leave_rotation(struct s_ctx *ctx)
 
 /* What 'switch_key' holds while 'ctx' can run: its handle (NULL for
  * main) mixed with this thread's main; 0 while it waits or is gone. */
-static inline uintptr_t switch_key_of(const struct s_ctx *ctx)
+static inline uintptr_t ctx_switch_key_of(const struct s_ctx *ctx)
 {
     return (uintptr_t)ctx->handle ^ (uintptr_t)&main_ctx;
 }
 
 /* A context that waited runs again: just before the running one, at the
  * end of the turn. */
-static inline void rejoin_rotation(struct s_ctx *ctx)
+static inline void ctx_rejoin_rotation(struct s_ctx *ctx)
 {
-    join_after(ctx, current->prev);
-    ctx->switch_key = switch_key_of(ctx);
-    ctx_woken = (struct ctx_first){ctx, current};
+    ctx_join_after(ctx, ctx_current->prev);
+    ctx->switch_key = ctx_switch_key_of(ctx);
+    ctx_woken = (struct ctx_first){ctx, ctx_current};
 }
 
 /* Who runs when 'self' leaves the rotation: a context it made or woke,
@@ -202,18 +202,18 @@ static inline struct s_ctx *ctx_after_leaving(struct s_ctx *self, struct ctx_fir
         return self->next;               /* the others' turn */
     }
     if (self->next != first) {
-        leave_rotation(first);
-        join_after(first, self);
+        ctx_leave_rotation(first);
+        ctx_join_after(first, self);
     }
     return first;
 }
 
 /* The running context 'self' leaves the rotation (to wait, or to rest)
  * and the next one runs; it comes back when something rejoins it. */
-static inline void leave_rotation_and_run(struct s_ctx *self)
+static inline void ctx_leave_and_run(struct s_ctx *self)
 {
     struct s_ctx *next = ctx_after_leaving(self, &ctx_made);
-    leave_rotation(self);
+    ctx_leave_rotation(self);
     self->switch_key = 0;
     switch_ctx(next == &main_ctx ? NULL : next->handle);
 }
@@ -222,7 +222,7 @@ static inline void leave_rotation_and_run(struct s_ctx *self)
  * its stack (a frame may have jumped the guard and not touched it), and on
  * an unguarded stack (see stack.h) the tripwire must be intact. Main's
  * floor is NULL. */
-SAN_SWITCH_POINT static inline bool stack_ok(const struct s_ctx *self, const void *sp)
+SAN_SWITCH_POINT static inline bool ctx_stack_ok(const struct s_ctx *self, const void *sp)
 {
     const char *w = self->tripwire;
     return (const char *)sp >= self->floor &&
@@ -272,15 +272,15 @@ HIDDEN __attribute__((noreturn, cold)) void ctx_misused(sp_ctx handle, const cha
 static inline struct s_ctx *ctx_of(sp_ctx handle, const char *caller)
 {
     struct s_ctx *ctx = ctx_at(handle);
-    if (ctx->handle != handle || ctx->thread != thread_serial)
+    if (ctx->handle != handle || ctx->thread != ctx_thread_serial)
         ctx_misused(handle, caller);
     return ctx;
 }
 
 /* This thread's serial number, given at its first asking. */
-HIDDEN uint64_t this_thread(void);
+HIDDEN uint64_t ctx_this_thread(void);
 
 /* Report a broken contract on one line of stderr and abort. */
-HIDDEN __attribute__((noreturn, format(printf, 1, 2))) void misuse(const char *fmt, ...);
+HIDDEN __attribute__((noreturn, format(printf, 1, 2))) void ctx_misuse(const char *fmt, ...);
 
 #endif

@@ -52,10 +52,10 @@ static void free_ctx_stack(struct s_ctx *ctx);
 static void thread_exit(void *unused)
 {
     (void)unused;
-    if (current != &main_ctx)
-        misuse("coroutine %zu: the thread exited inside it (pthread_exit or cancellation); "
+    if (ctx_current != &main_ctx)
+        ctx_misuse("coroutine %zu: the thread exited inside it (pthread_exit or cancellation); "
                "a coroutine must return from its function",
-               current->id);
+               ctx_current->id);
     const struct ctx_hooks *hooks = ctx_hooks_set();
     if (hooks != NULL)                       /* the runtime lets go of every wait */
         hooks->thread_exit();
@@ -70,7 +70,7 @@ static void thread_exit(void *unused)
     stack_thread_exit();
     overflow_thread_exit();
     main_ctx.switch_key = 0;                 /* switch_ctx(NULL) finds nothing to go to */
-    current = NULL;
+    ctx_current = NULL;
     ctx_made.ctx = ctx_woken.ctx = NULL;
 }
 
@@ -95,7 +95,7 @@ static void init_process(void)
 /* Set up this thread's main context on its first create_ctx. */
 static int init_thread(void)
 {
-    if (current != NULL)
+    if (ctx_current != NULL)
         return 0;
     pthread_once(&thread_exit_once, init_process);
     if (unsupported != NULL) {
@@ -105,17 +105,17 @@ static int init_thread(void)
     if (stack_thread_init() != 0 || overflow_thread_init() != 0)
         return -1;
     pthread_setspecific(thread_exit_key, &main_ctx);   /* non-NULL: run it */
-    this_thread();
+    ctx_this_thread();
     main_ctx = (struct s_ctx){
         .next = &main_ctx,
         .prev = &main_ctx,
         .state = CTX_LIVE,
-        .thread = thread_serial,
+        .thread = ctx_thread_serial,
         .wait = WAIT_IDLE,
     };
-    main_ctx.switch_key = switch_key_of(&main_ctx);
+    main_ctx.switch_key = ctx_switch_key_of(&main_ctx);
     san_main_made(&main_ctx.san);
-    current = &main_ctx;
+    ctx_current = &main_ctx;
     return 0;
 }
 
@@ -139,15 +139,15 @@ static void start_ctx(struct s_ctx *ctx, coroutine fn, void *arg)
     san_stack_made(&ctx->san, bottom, (size_t)((char *)stack_top(&ctx->stack) - bottom));
     ctx->sp = ctx->start_sp = platform_setup_stack(colored_top(ctx), fn, arg, coroutine_finish);
     ctx->state = CTX_LIVE;
-    ctx->switch_key = switch_key_of(ctx);
+    ctx->switch_key = ctx_switch_key_of(ctx);
     ctx->floor = bottom;
     ctx->tripwire = ctx->stack.guarded || san_under_valgrind() ? NULL : bottom;
     ctx->cxx_eh[0] = ctx->cxx_eh[1] = NULL;
     ctx->wait = WAIT_IDLE;
     ctx->detached = false;
     ctx->index = g_ctx.len - 1;
-    join_rotation(ctx);
-    ctx_made = (struct ctx_first){ctx, current};
+    ctx_join_rotation(ctx);
+    ctx_made = (struct ctx_first){ctx, ctx_current};
 }
 
 /* Both creates, once the arguments are known to be good; 'stack_size' 0
@@ -199,7 +199,7 @@ sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size)
 static void free_ctx_stack(struct s_ctx *ctx)
 {
     if (ctx->next != NULL)                   /* not waiting */
-        leave_rotation(ctx);
+        ctx_leave_rotation(ctx);
     san_stack_gone(&ctx->san, ctx->sp);
     stack_free(&ctx->stack);
 }
@@ -207,10 +207,10 @@ static void free_ctx_stack(struct s_ctx *ctx)
 void destroy_ctx(sp_ctx handle)
 {
     if (handle == NULL)
-        misuse("destroy_ctx: cannot destroy the main context");
+        ctx_misuse("destroy_ctx: cannot destroy the main context");
     struct s_ctx *ctx = ctx_of(handle, "destroy_ctx");
-    if (ctx == current)
-        misuse("destroy_ctx: cannot destroy running coroutine %zu", ctx->id);
+    if (ctx == ctx_current)
+        ctx_misuse("destroy_ctx: cannot destroy running coroutine %zu", ctx->id);
     const struct ctx_hooks *hooks = ctx_hooks_set();
     if (hooks != NULL && ctx->state == CTX_LIVE)    /* a finished one was told as it finished */
         hooks->ended(ctx);
@@ -224,10 +224,10 @@ void destroy_ctx(sp_ctx handle)
 void detach_ctx(sp_ctx handle)
 {
     if (handle == NULL)
-        misuse("detach_ctx: cannot detach the main context");
+        ctx_misuse("detach_ctx: cannot detach the main context");
     struct s_ctx *ctx = ctx_of(handle, "detach_ctx");
     if (ctx->wait.joiners.first != NULL)
-        misuse("detach_ctx: coroutine %zu has a co_join waiting for it", ctx->id);
+        ctx_misuse("detach_ctx: coroutine %zu has a co_join waiting for it", ctx->id);
     if (ctx->state == CTX_FINISHED)
         destroy_ctx(handle);
     else
@@ -240,18 +240,18 @@ void detach_ctx(sp_ctx handle)
  * (switch.c). */
 SAN_SWITCH_POINT void coroutine_finish(void)
 {
-    struct s_ctx *self = current;
+    struct s_ctx *self = ctx_current;
     if (self->wait.joiners.first != NULL)   /* queued by the runtime: they rejoin before us */
         ctx_hooks_set()->ended(self);       /* nothing else of a wait outlives a return */
     struct s_ctx *next = ctx_after_leaving(self, &ctx_woken);
-    if (!stack_ok(self, __builtin_frame_address(0)))
+    if (!ctx_stack_ok(self, __builtin_frame_address(0)))
         overflow_report(self->id, __builtin_frame_address(0), &self->stack);
     if (tracing())                   /* before the sanitizers hear of the switch */
         trace_event(TRACE_FINISHED, self->id);
     self->state = CTX_FINISHED;
     self->switch_key = 0;
-    leave_rotation(self);
-    current = next;
+    ctx_leave_rotation(self);
+    ctx_current = next;
     san_switch_out(&self->san, &next->san, true);
     _asm_finish_ctx(next->sp, self);
 }
@@ -271,7 +271,7 @@ bool is_ctx_finished(sp_ctx handle)
 
 size_t get_ctx_id(void)
 {
-    return current ? current->id : 0;
+    return ctx_current ? ctx_current->id : 0;
 }
 
 size_t get_ctx_id_of(sp_ctx handle)
@@ -283,7 +283,7 @@ size_t get_ctx_id_of(sp_ctx handle)
 
 sp_ctx get_ctx_ptr(void)
 {
-    return current == NULL || current == &main_ctx ? NULL : current->handle;
+    return ctx_current == NULL || ctx_current == &main_ctx ? NULL : ctx_current->handle;
 }
 
 /* }===================================================================== */

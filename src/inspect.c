@@ -73,7 +73,7 @@ size_t get_ctx_frame(sp_ctx handle, struct ctx_slot *slots, size_t max)
     if (handle == NULL)
         return 0;
     struct s_ctx *ctx = ctx_of(handle, "get_ctx_frame");
-    if (ctx == current || ctx->state != CTX_LIVE)
+    if (ctx == ctx_current || ctx->state != CTX_LIVE)
         return 0;
     size_t n = 0;
     for (; platform_frame[n].name != NULL; n++)

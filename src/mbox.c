@@ -47,7 +47,7 @@ struct co_mbox {
 static co_mbox *mbox_any_thread(co_mbox *mb, const char *call)
 {
     if (mb == NULL || mb->magic != MBOX_MAGIC)
-        misuse("%s: %p is not a mailbox (destroyed, or never made)", call, (void *)mb);
+        ctx_misuse("%s: %p is not a mailbox (destroyed, or never made)", call, (void *)mb);
     return mb;
 }
 
@@ -55,9 +55,9 @@ static co_mbox *mbox_any_thread(co_mbox *mb, const char *call)
 static co_mbox *mbox_own(co_mbox *mb, const char *call)
 {
     mbox_any_thread(mb, call);
-    if (mb->thread != thread_serial)
-        misuse("%s: coroutine %zu: the mailbox belongs to another thread", call,
-               current ? current->id : 0);
+    if (mb->thread != ctx_thread_serial)
+        ctx_misuse("%s: coroutine %zu: the mailbox belongs to another thread", call,
+               ctx_current ? ctx_current->id : 0);
     return mb;
 }
 
@@ -146,7 +146,7 @@ static bool mbox_must_tell(co_mbox *mb)
 
 static void mbox_tell(co_mbox *mb)
 {
-    if (mb->thread == thread_serial)
+    if (mb->thread == ctx_thread_serial)
         mbox_hand_out(mb);
     else
         inbox_post(mb->inbox, &mb->node);
@@ -175,7 +175,7 @@ co_mbox *co_mbox_create(size_t size)
     mb->node.deliver = mbox_deliver;
     mb->node.lost = mbox_lost;
     mb->magic = MBOX_MAGIC;
-    mb->thread = this_thread();
+    mb->thread = ctx_this_thread();
     mb->size = size;
     mb->cap = 16;
     return mb;
@@ -252,7 +252,7 @@ int co_mbox_recv(co_mbox *mb, void *item, int64_t deadline)
     if (err != EAGAIN)
         return wait_fail(err);
     if ((err = wait_begin(deadline)) == 0) {
-        struct waiter w = {.ctx = current, .item = item};
+        struct waiter w = {.ctx = ctx_current, .item = item};
         waitq_push(&mb->receivers, &w);
         err = wait_park_outside();
     }
@@ -278,8 +278,8 @@ void co_mbox_destroy(co_mbox *mb)
         return;
     mbox_own(mb, "co_mbox_destroy");
     if (mb->receivers.first != NULL)
-        misuse("co_mbox_destroy: coroutine %zu: coroutine %zu still waits on the mailbox",
-               current ? current->id : 0, mb->receivers.first->ctx->id);
+        ctx_misuse("co_mbox_destroy: coroutine %zu: coroutine %zu still waits on the mailbox",
+               ctx_current ? ctx_current->id : 0, mb->receivers.first->ctx->id);
     if (mb->posted)                    /* told, and not yet handed out: take it back */
         inbox_withdraw(mb->inbox, &mb->node);
     pthread_mutex_destroy(&mb->lock);

@@ -232,7 +232,7 @@ static void offload_gone(struct s_ctx *ctx)
 {
     struct work *w = ctx->wait.work;
     if (!offload_let_go(w) && w->drop == NULL)
-        misuse("coroutine %zu is destroyed while a worker thread runs work for it with no "
+        ctx_misuse("coroutine %zu is destroyed while a worker thread runs work for it with no "
                "drop call: the work's argument would be freed under it",
                ctx->id);
     ctx->wait.work = NULL;
@@ -272,9 +272,9 @@ static struct work *new_work(void (*fn)(void *), void *arg, void (*drop)(void *)
  * 0 when done, else an errno. */
 static int wait_for(struct work *w)
 {
-    struct waiter node = {.ctx = current};
+    struct waiter node = {.ctx = ctx_current};
     waitq_push(&w->waiters, &node);
-    current->wait.work = w;
+    ctx_current->wait.work = w;
     return wait_park_outside();
 }
 
@@ -284,7 +284,7 @@ static int wait_for(struct work *w)
 static void outwait(struct work *w)
 {
     while (!w->back) {
-        current->wait.deadline = CO_FOREVER;
+        ctx_current->wait.deadline = CO_FOREVER;
         wait_for(w);
     }
 }
@@ -316,12 +316,12 @@ int co_offload(void (*fn)(void *arg), void *arg, void (*drop)(void *arg), int64_
         inbox_post(w->inbox, &w->node);        /* dropped when it is delivered */
         return wait_fail(err);
     }
-    current->wait.work = w;
+    ctx_current->wait.work = w;
     if ((err = wait_begin(deadline)) == 0)
         err = wait_for(w);
     if (err != 0 && !offload_let_go(w) && drop == NULL)
         outwait(w);
-    current->wait.work = NULL;
+    ctx_current->wait.work = NULL;
     offload_release(w, err != 0);
     return wait_fail(err);
 }

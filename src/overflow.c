@@ -93,7 +93,7 @@ static void forward(int sig, siginfo_t *info, void *uctx)
  * stack pointer is below it too. */
 static void on_segv(int sig, siginfo_t *info, void *uctx)
 {
-    const struct s_ctx *running = current;
+    const struct s_ctx *running = ctx_current;
     const char *addr = info->si_addr, *sp = platform_signal_sp(uctx);
     if (running != NULL && running != &main_ctx) {
         const struct stack *s = &running->stack;

@@ -303,7 +303,7 @@ static void poll_kernel(int64_t timeout)
     struct poller_event events[POLL_BATCH];
     int n = pt.backend->wait(pt.handle, timeout, events, POLL_BATCH);
     if (n < 0)
-        misuse("poller: waiting for events failed: %s", strerror(errno));
+        ctx_misuse("poller: waiting for events failed: %s", strerror(errno));
     for (int i = 0; i < n; i++)
         deliver(&events[i]);
 }
@@ -328,10 +328,10 @@ static int64_t time_to_sleep(int64_t next)
 static void poller_turn(void)
 {
     if (!poller_ready() && renew_after_fork() != 0)
-        misuse("poller: cannot make a new poller after fork: %s", strerror(errno));
+        ctx_misuse("poller: cannot make a new poller after fork: %s", strerror(errno));
     int64_t next = pt.hooks->expire(co_now());  /* first: a deadline that passed wins */
     inbox_drain();
-    if (current->next != current) {              /* others can run: a look only */
+    if (ctx_current->next != ctx_current) {              /* others can run: a look only */
         if (pt.fd_waits > 0)
             poll_kernel(0);
         return;
@@ -353,7 +353,7 @@ static void poller_main(void *unused)
     for (;;) {
         poller_turn();
         if (pt.fd_waits == 0 && pt.outside == 0 && pt.hooks->expire(co_now()) == CO_FOREVER)
-            leave_rotation_and_run(current);     /* rest until a wait needs it */
+            ctx_leave_and_run(ctx_current);     /* rest until a wait needs it */
         else
             yield_ctx();
     }
@@ -362,7 +362,7 @@ static void poller_main(void *unused)
 void poller_needed(void)
 {
     if (pt.ctx->next == NULL)
-        rejoin_rotation(pt.ctx);
+        ctx_rejoin_rotation(pt.ctx);
 }
 
 bool poller_alone(const struct s_ctx *self)

@@ -228,7 +228,7 @@ static int carve(struct size_class *c, struct stack *s)
 {
     if (c->carve_left == 0 && map_chunk(c) != 0)
         return -1;
-    *s = (struct stack){c->carve, c->size, false};
+    *s = (struct stack){.base = c->carve, .size = c->size};
     c->carve += c->size;
     c->carve_left--;
     if (guard_regions)
@@ -296,7 +296,7 @@ static int map_alone(struct stack *s, size_t size)
         munmap(p, size);
         return -1;
     }
-    *s = (struct stack){p, size, true};
+    *s = (struct stack){.base = p, .size = size, .guarded = true};
     return 0;
 }
 

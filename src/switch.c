@@ -20,28 +20,28 @@ static void *overflowed(void *sp, const struct s_ctx *self)
 __attribute__((noinline, cold))
 static void *bad_switch_target(void *sp, sp_ctx target)
 {
-    if (target == NULL && current == NULL)
+    if (target == NULL && ctx_current == NULL)
         return sp;                   /* main to main: nothing else exists yet */
     if (target == NULL)
-        misuse("switch_ctx: cannot switch to main: it is waiting (cancel_ctx(NULL) wakes it)");
+        ctx_misuse("switch_ctx: cannot switch to main: it is waiting (cancel_ctx(NULL) wakes it)");
     struct s_ctx *ctx = ctx_of(target, "switch_ctx");
     if (ctx->state == CTX_LIVE && ctx->next == NULL)    /* out of the rotation */
-        misuse("switch_ctx: cannot switch to coroutine %zu: it is waiting (cancel_ctx wakes it)",
+        ctx_misuse("switch_ctx: cannot switch to coroutine %zu: it is waiting (cancel_ctx wakes it)",
                ctx->id);
-    misuse("switch_ctx: cannot switch to finished coroutine %zu", ctx->id);
+    ctx_misuse("switch_ctx: cannot switch to finished coroutine %zu", ctx->id);
 }
 
 SAN_SWITCH_POINT void *yield_ctx_inner(void *sp)
 {
-    struct s_ctx *self = current;
+    struct s_ctx *self = ctx_current;
     if (self == NULL)                /* no coroutine was ever made here */
         return sp;
-    if (!stack_ok(self, sp))
+    if (!ctx_stack_ok(self, sp))
         return overflowed(sp, self);
     self->sp = sp;
-    current = self->next;
-    san_switch_out(&self->san, &current->san, false);
-    return current->sp;
+    ctx_current = self->next;
+    san_switch_out(&self->san, &ctx_current->san, false);
+    return ctx_current->sp;
 }
 
 /* One compare validates the target, main included: its 'switch_key' is
@@ -51,13 +51,13 @@ SAN_SWITCH_POINT void *yield_ctx_inner(void *sp)
  * for, depends on nothing but the argument. */
 SAN_SWITCH_POINT void *switch_ctx_inner(void *sp, sp_ctx target)
 {
-    struct s_ctx *self = current, *to = target != NULL ? ctx_at(target) : &main_ctx;
+    struct s_ctx *self = ctx_current, *to = target != NULL ? ctx_at(target) : &main_ctx;
     if (to->switch_key != ((uintptr_t)target ^ (uintptr_t)&main_ctx))
         return bad_switch_target(sp, target);  /* and main to main before any create */
-    if (!stack_ok(self, sp))
+    if (!ctx_stack_ok(self, sp))
         return overflowed(sp, self);
     self->sp = sp;
-    current = to;
+    ctx_current = to;
     san_switch_out(&self->san, &to->san, false);
     return to->sp;
 }

@@ -44,7 +44,7 @@ enum { MUTEX = 0x4d555458, COND = 0x434f4e44, SEM = 0x53454d41, WG = 0x57474752 
 
 static size_t running_id(void)
 {
-    return current ? current->id : 0;
+    return ctx_current ? ctx_current->id : 0;
 }
 
 static void *make(size_t size, uint32_t magic)
@@ -55,7 +55,7 @@ static void *make(size_t size, uint32_t magic)
         return NULL;
     }
     h->magic = magic;
-    h->thread = this_thread();
+    h->thread = ctx_this_thread();
     return h;
 }
 
@@ -69,10 +69,10 @@ static void *own(void *object, uint32_t magic, const char *call)
 {
     struct lock_head *h = object;
     if (h == NULL || h->magic != magic)
-        misuse("%s: coroutine %zu: %p is not %s (destroyed, or never made)", call, running_id(),
+        ctx_misuse("%s: coroutine %zu: %p is not %s (destroyed, or never made)", call, running_id(),
                object, kind(magic));
-    if (h->thread != this_thread())
-        misuse("%s: coroutine %zu: it belongs to another thread", call, running_id());
+    if (h->thread != ctx_this_thread())
+        ctx_misuse("%s: coroutine %zu: it belongs to another thread", call, running_id());
     return object;
 }
 
@@ -80,7 +80,7 @@ static void unmake(void *object, uint32_t magic, const char *call)
 {
     struct lock_head *h = own(object, magic, call);
     if (h->waiters.first != NULL)
-        misuse("%s: coroutine %zu: coroutine %zu still waits on it", call, running_id(),
+        ctx_misuse("%s: coroutine %zu: coroutine %zu still waits on it", call, running_id(),
                h->waiters.first->ctx->id);
     wait_forget_hand(h);                /* a woken waiter keeps what it was handed */
     h->magic = 0;
@@ -98,13 +98,13 @@ co_mutex *co_mutex_create(void)
 
 static struct s_ctx *self(void)
 {
-    return current ? current : &main_ctx;
+    return ctx_current ? ctx_current : &main_ctx;
 }
 
 /* The running context's handle: NULL for main. */
 static sp_ctx self_handle(void)
 {
-    return current == NULL || current == &main_ctx ? NULL : current->handle;
+    return ctx_current == NULL || ctx_current == &main_ctx ? NULL : ctx_current->handle;
 }
 
 /* Is the holder still there? A handle names one coroutine for good, so
@@ -123,9 +123,9 @@ int co_mutex_lock(co_mutex *m, int64_t deadline)
         return 0;
     }
     if (m->holder == self_handle())
-        misuse("co_mutex_lock: coroutine %zu holds the mutex already", running_id());
+        ctx_misuse("co_mutex_lock: coroutine %zu holds the mutex already", running_id());
     if (!holder_lives(m->holder))
-        misuse("co_mutex_lock: coroutine %zu: the mutex's holder finished or was destroyed "
+        ctx_misuse("co_mutex_lock: coroutine %zu: the mutex's holder finished or was destroyed "
                "without unlocking it", running_id());
     return wait_fail(wait_in(&m->h.waiters, NULL, deadline));   /* the unlocker made us holder */
 }
@@ -161,7 +161,7 @@ static void unlock_for(co_mutex *m, const char *caller)
 {
     own(m, MUTEX, caller);
     if (!m->held || m->holder != self_handle())
-        misuse("%s: coroutine %zu does not hold the mutex", caller, running_id());
+        ctx_misuse("%s: coroutine %zu does not hold the mutex", caller, running_id());
     hand_on(m);
 }
 
@@ -176,7 +176,7 @@ void co_mutex_destroy(co_mutex *m)
         return;
     co_mutex *mine = own(m, MUTEX, "co_mutex_destroy");
     if (mine->held)
-        misuse("co_mutex_destroy: coroutine %zu: the mutex is held", running_id());
+        ctx_misuse("co_mutex_destroy: coroutine %zu: the mutex is held", running_id());
     unmake(m, MUTEX, "co_mutex_destroy");
 }
 
@@ -265,7 +265,7 @@ void co_sem_release(co_sem *s)
 {
     own(s, SEM, "co_sem_release");
     if (s->h.waiters.first == NULL && s->count == UINT_MAX)
-        misuse("co_sem_release: coroutine %zu: more than UINT_MAX permits", running_id());
+        ctx_misuse("co_sem_release: coroutine %zu: more than UINT_MAX permits", running_id());
     permit_on(s);
 }
 
@@ -284,7 +284,7 @@ void co_wg_add(co_wg *wg, int n)
 {
     own(wg, WG, "co_wg_add");
     if (wg->count + n < 0)
-        misuse("co_wg_add: coroutine %zu: the count would go below 0 (%ld %+d)", running_id(),
+        ctx_misuse("co_wg_add: coroutine %zu: the count would go below 0 (%ld %+d)", running_id(),
                wg->count, n);
     wg->count += n;
     while (wg->count == 0 && wg->h.waiters.first != NULL)

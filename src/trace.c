@@ -62,9 +62,9 @@ static void trace_arrival(void)
 {
     unsigned session = __atomic_load_n(&trace_session, __ATOMIC_RELAXED);
     struct s_ctx *before = previous.session == session ? previous.ctx : NULL;
-    bool out_of_turn = before != NULL && before->state == CTX_LIVE && before->next != current;
-    trace_event(out_of_turn ? TRACE_SWITCHED_TO : TRACE_ARRIVED, current->id);
-    previous.ctx = current;
+    bool out_of_turn = before != NULL && before->state == CTX_LIVE && before->next != ctx_current;
+    trace_event(out_of_turn ? TRACE_SWITCHED_TO : TRACE_ARRIVED, ctx_current->id);
+    previous.ctx = ctx_current;
     previous.session = session;
 }
 
@@ -133,7 +133,7 @@ int trace_ctx(const char *file)
         result = stop_tracing();
     if (file != NULL && result == 0 && start_tracing(file) == 0) {
         pthread_mutex_unlock(&lock);
-        trace_event(TRACE_ARRIVED, current ? current->id : 0);   /* whoever runs now */
+        trace_event(TRACE_ARRIVED, ctx_current ? ctx_current->id : 0);   /* whoever runs now */
         return 0;
     }
     result = file != NULL || result != 0 ? -1 : 0;

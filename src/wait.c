@@ -63,16 +63,16 @@ void wait_wake(struct s_ctx *ctx, int result)
         trace_event(TRACE_WOKEN, ctx->id);
     wait_leave(ctx);
     ctx->wait.result = result;
-    rejoin_rotation(ctx);
+    ctx_rejoin_rotation(ctx);
 }
 
 /* A context handed something was woken and has not run since: it is in
  * the rotation, so only the contexts that can run are looked at. */
 void wait_forget_hand(const void *arg)
 {
-    if (current == NULL || current->next == NULL)
+    if (ctx_current == NULL || ctx_current->next == NULL)
         return;
-    for (struct s_ctx *ctx = current->next; ctx != current; ctx = ctx->next)
+    for (struct s_ctx *ctx = ctx_current->next; ctx != ctx_current; ctx = ctx->next)
         if (ctx->wait.undo != NULL && ctx->wait.undo_arg == arg)
             ctx->wait.undo = NULL;
 }
@@ -164,7 +164,7 @@ __attribute__((noreturn, cold)) static void wait_deadlock(void)
     if (main_ctx.wait.waiting && used < sizeof line - 80)
         snprintf(line + used, sizeof line - used, ", main %s",
                  waits_for(&main_ctx, what, sizeof what));
-    misuse("deadlock: every context of this thread waits and nothing can wake one%s",
+    ctx_misuse("deadlock: every context of this thread waits and nothing can wake one%s",
            used || main_ctx.wait.waiting ? line : "");
 }
 
@@ -192,17 +192,17 @@ int wait_begin_slow(int64_t deadline)
     int err = wait_setup();
     if (err != 0)
         return err;
-    if (current->wait.cancelled)
+    if (ctx_current->wait.cancelled)
         return ECANCELED;
     if (deadline != CO_FOREVER && (deadline <= 0 || deadline <= co_now()))
         return ETIMEDOUT;
-    current->wait.deadline = deadline;
-    current->wait.fired = -1;
+    ctx_current->wait.deadline = deadline;
+    ctx_current->wait.fired = -1;
     if (deadline == CO_FOREVER)
         return 0;
-    if (timer_add(&timers, current) != 0)
+    if (timer_add(&timers, ctx_current) != 0)
         return ENOMEM;
-    current->wait.extra = true;
+    ctx_current->wait.extra = true;
     return 0;
 }
 
@@ -211,20 +211,20 @@ int wait_begin_slow(int64_t deadline)
  * left to run (then it blocks in the kernel, or finds a deadlock). */
 int wait_park(void)
 {
-    struct s_ctx *self = current;
+    struct s_ctx *self = ctx_current;
     if (self->wait.extra || self->next == self)
         poller_needed();
     if (tracing())
         trace_event(TRACE_WAITS, self->id);
     self->wait.waiting = true;
-    leave_rotation_and_run(self);
+    ctx_leave_and_run(self);
     self->wait.undo = NULL;              /* it runs: what it was handed is its own */
     return self->wait.result;
 }
 
 int wait_park_outside(void)
 {
-    current->wait.outside = current->wait.extra = true;
+    ctx_current->wait.outside = ctx_current->wait.extra = true;
     poller_outside(+1);
     return wait_park();
 }
@@ -262,7 +262,7 @@ static int ready_now(int fd, int what)
  * calls may have spent it since), or when the call must not wait. */
 static int ready_without_waiting(int fd, int what, int64_t deadline, bool remembered)
 {
-    bool cancelled = current->wait.cancelled;
+    bool cancelled = ctx_current->wait.cancelled;
     bool must_not_wait = cancelled || (deadline != CO_FOREVER && deadline <= co_now());
     if (!remembered && !must_not_wait)
         return EAGAIN;
@@ -289,15 +289,15 @@ int wait_fd(int fd, int what, int64_t deadline, bool after_eagain)
         return -1;
     if ((err = ready_without_waiting(fd, what, deadline, ready)) != EAGAIN)
         return wait_fail(err);
-    if ((err = poller_fd_wait(fd, side, current)) != 0)
+    if ((err = poller_fd_wait(fd, side, ctx_current)) != 0)
         return wait_fail(err);
     if ((err = wait_begin(deadline)) != 0) {
         poller_fd_unwait(fd, side);
         return wait_fail(err);
     }
-    current->wait.fd = fd;
-    current->wait.what = (uint8_t)what;
-    current->wait.extra = true;
+    ctx_current->wait.fd = fd;
+    ctx_current->wait.what = (uint8_t)what;
+    ctx_current->wait.extra = true;
     return wait_fail(wait_park());
 }
 
@@ -317,7 +317,7 @@ void cancel_ctx(sp_ctx handle)
     struct s_ctx *ctx = handle != NULL ? ctx_of(handle, "cancel_ctx") : &main_ctx;
     int err = wait_setup();              /* main_ctx is set up then */
     if (err != 0)
-        misuse("cancel_ctx: cannot set up this thread: %s", strerror(err));
+        ctx_misuse("cancel_ctx: cannot set up this thread: %s", strerror(err));
     if (ctx->state == CTX_FINISHED)
         return;
     ctx->wait.cancelled = true;
@@ -327,28 +327,28 @@ void cancel_ctx(sp_ctx handle)
 
 bool is_ctx_cancelled(void)
 {
-    return current != NULL && current->wait.cancelled;
+    return ctx_current != NULL && ctx_current->wait.cancelled;
 }
 
 int join_ctx(sp_ctx handle, int64_t deadline)
 {
     if (handle == NULL)
-        misuse("join_ctx: cannot join main, which never finishes");
+        ctx_misuse("join_ctx: cannot join main, which never finishes");
     struct s_ctx *ctx = ctx_of(handle, "join_ctx");
-    if (ctx == current)
-        misuse("join_ctx: coroutine %zu cannot join itself", ctx->id);
+    if (ctx == ctx_current)
+        ctx_misuse("join_ctx: coroutine %zu cannot join itself", ctx->id);
     if (ctx->detached)
-        misuse("join_ctx: coroutine %zu is detached: its handle ends when it does", ctx->id);
+        ctx_misuse("join_ctx: coroutine %zu is detached: its handle ends when it does", ctx->id);
     if (ctx->state == CTX_FINISHED)
         return 0;
     int err = wait_begin(deadline);
     if (err != 0)
         return wait_fail(err);
-    struct waiter w = {.ctx = current};
+    struct waiter w = {.ctx = ctx_current};
     waitq_push(&ctx->wait.joiners, &w);
-    current->wait.joining = ctx;         /* for deadlock reports and gdb */
+    ctx_current->wait.joining = ctx;         /* for deadlock reports and gdb */
     err = wait_park();
-    current->wait.joining = NULL;
+    ctx_current->wait.joining = NULL;
     return wait_fail(err);
 }
 

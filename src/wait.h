@@ -38,7 +38,7 @@ struct waiter {
 /* The running context, main included once the thread is set up. */
 static inline struct s_ctx *wait_self(void)
 {
-    return current != NULL ? current : &main_ctx;
+    return ctx_current != NULL ? ctx_current : &main_ctx;
 }
 
 /* wait_begin, all of it: the thread set up, a cancel, a deadline. */
@@ -50,7 +50,7 @@ HIDDEN int wait_begin_slow(int64_t deadline);
  * lock: no deadline, the thread set up, no cancel. */
 static inline int wait_begin(int64_t deadline)
 {
-    struct s_ctx *self = current;
+    struct s_ctx *self = ctx_current;
     if (deadline != CO_FOREVER || self == NULL || self->wait.cancelled || !poller_ready())
         return wait_begin_slow(deadline);
     self->wait.deadline = CO_FOREVER;
@@ -115,7 +115,7 @@ static inline void waitq_wake(struct waiter *w, int result)
     ctx->wait.nodes = NULL;
     ctx->wait.waiting = false;
     ctx->wait.result = result;
-    rejoin_rotation(ctx);
+    ctx_rejoin_rotation(ctx);
 }
 
 /* As waitq_wake(w, 0), handing the woken context something (a permit, a
@@ -141,7 +141,7 @@ static inline int wait_in(struct waitq *q, void *item, int64_t deadline)
     int err = wait_begin(deadline);
     if (err != 0)
         return err;
-    struct waiter w = {.ctx = current, .item = item};
+    struct waiter w = {.ctx = ctx_current, .item = item};
     waitq_push(q, &w);
     return wait_park();
 }

@@ -145,7 +145,7 @@ waiting one what it waits for."""
         super().__init__("info coroutines", gdb.COMMAND_STACK)
 
     def invoke(self, arg, from_tty):
-        running = int(gdb.parse_and_eval("current"))
+        running = int(gdb.parse_and_eval("ctx_current"))
         sp_now = int(gdb.parse_and_eval("$sp"))
         print("%4s  %-11s  %-20s  %-31s  %8s  %8s" %
               ("id", "state", "function", "stack", "in use", "deepest"))
@@ -176,7 +176,7 @@ class CoroutineBacktrace(gdb.Command):
         if len(words) != 2 or words[0] != "bt":
             raise gdb.GdbError("usage: coroutine bt ID")
         wanted = int(words[1])
-        running = int(gdb.parse_and_eval("current"))
+        running = int(gdb.parse_and_eval("ctx_current"))
         for ctx in contexts():
             if int(ctx["id"]) != wanted:
                 continue
