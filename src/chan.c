@@ -111,7 +111,7 @@ static bool can_recv(const co_chan *ch)
 }
 
 /* Send now, as can_send() allows: 0, or EPIPE. */
-static int send_now(co_chan *ch, const void *item)
+static inline int send_now(co_chan *ch, const void *item)
 {
     if (ch->closed)
         return EPIPE;
@@ -127,7 +127,7 @@ static int send_now(co_chan *ch, const void *item)
 
 /* Receive now, as can_recv() allows: 0, or EPIPE. A waiting sender's
  * element goes into the ring behind the one taken, so order is kept. */
-static int recv_now(co_chan *ch, void *item)
+static inline int recv_now(co_chan *ch, void *item)
 {
     struct waiter *s = ch->senders.first;
     if (ch->count > 0) {
@@ -148,14 +148,21 @@ static int recv_now(co_chan *ch, void *item)
 
 /* }===================================================================== */
 
+/* A send or receive that must wait, apart so that the calls that need
+ * not wait keep a small frame: the place in the queue lives in this one. */
+static __attribute__((noinline)) int wait_in_queue(struct waitq *q, void *item, int64_t deadline)
+{
+    return wait_fail(wait_in(q, item, deadline));
+}
+
 int co_chan_send(co_chan *ch, const void *item, int64_t deadline)
 {
     own(ch, "co_chan_send");
     if (item == NULL)
         return wait_fail(EINVAL);
-    if (can_send(ch))
-        return wait_fail(send_now(ch, item));
-    return wait_fail(wait_in(&ch->senders, (void *)item, deadline));
+    if (!can_send(ch))
+        return wait_in_queue(&ch->senders, (void *)item, deadline);
+    return wait_fail(send_now(ch, item));
 }
 
 int co_chan_recv(co_chan *ch, void *item, int64_t deadline)
@@ -163,9 +170,9 @@ int co_chan_recv(co_chan *ch, void *item, int64_t deadline)
     own(ch, "co_chan_recv");
     if (item == NULL)
         return wait_fail(EINVAL);
-    if (can_recv(ch))
-        return wait_fail(recv_now(ch, item));
-    return wait_fail(wait_in(&ch->receivers, item, deadline));
+    if (!can_recv(ch))
+        return wait_in_queue(&ch->receivers, item, deadline);
+    return wait_fail(recv_now(ch, item));
 }
 
 void co_chan_close(co_chan *ch)

@@ -195,11 +195,15 @@ static inline void ctx_rejoin_rotation(struct s_ctx *ctx)
 static inline struct s_ctx *ctx_after_leaving(struct s_ctx *self, struct ctx_first *slot)
 {
     struct s_ctx *first = slot->ctx;
+    if (first == NULL) {
+        ctx_firsts = 0;
+        return self->next;
+    }
     slot->ctx = NULL;
-    if (first == NULL || slot->by != self || first->next == NULL || first == self ||
+    if (slot->by != self || first->next == NULL || first == self ||
         (slot == &ctx_made && first->sp != first->start_sp) || ++ctx_firsts > CTX_FIRSTS_MAX) {
-        ctx_firsts = 0;                  /* none, not its own, waits or is gone, ran, or */
-        return self->next;               /* the others' turn */
+        ctx_firsts = 0;                  /* not its own, waits or is gone, ran, or the */
+        return self->next;               /* others' turn */
     }
     if (self->next != first) {
         ctx_leave_rotation(first);

@@ -99,10 +99,12 @@ static inline void waitq_remove(struct waiter *w)
     w->queue = NULL;
 }
 
-/* End the wait of the context of 'w' with 'result'; the wait's 'fired'
- * says which place it was. Inline for what every channel message and
- * lock hand-off does: a wait in one queue and nothing else ends by
- * leaving that queue and rejoining the rotation, a dozen instructions. */
+/* End the wait of the context of 'w', the first in its queue, with
+ * 'result'; the wait's 'fired' says which place it was. Inline for what
+ * every channel message and lock hand-off does: a wait in one queue and
+ * nothing else ends by leaving the head of that queue and rejoining the
+ * rotation, a dozen instructions ('w' dies with the wait: it is left as
+ * it is). */
 static inline void waitq_wake(struct waiter *w, int result)
 {
     struct s_ctx *ctx = w->ctx;
@@ -111,7 +113,11 @@ static inline void waitq_wake(struct waiter *w, int result)
         wait_wake(ctx, result);
         return;
     }
-    waitq_remove(w);
+    struct waitq *q = w->queue;
+    if ((q->first = w->next) != NULL)
+        w->next->prev = NULL;
+    else
+        q->last = NULL;
     ctx->wait.nodes = NULL;
     ctx->wait.waiting = false;
     ctx->wait.result = result;
