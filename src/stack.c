@@ -36,6 +36,7 @@ struct size_class {
     char *carve;                     /* next fresh slot in the newest chunk */
     size_t carve_left;               /* fresh slots left there */
     size_t next_chunk;               /* slots to ask for in the next chunk */
+    uint64_t given;                  /* when it was last given a stack (use.gives) */
 };
 ARRAY_DEFINE(class_array, struct size_class)
 
@@ -55,6 +56,7 @@ static __thread struct {
     size_t peak, last_peak;          /* most in use in this window, the last */
     int64_t window_end;              /* when this window closes */
     unsigned until_clock;            /* takes and gives before the next look */
+    uint64_t gives;                  /* stacks given back, ever: the classes' clock */
 } use;
 
 size_t stack_page;                           /* set once, with the rest below */
@@ -353,7 +355,8 @@ static int compare_bases(const void *a, const void *b)
  * one call: guard regions stay through MADV_DONTNEED. */
 static void cool(struct stack *list, size_t n)
 {
-    qsort(list, n, sizeof *list, compare_bases);
+    if (n > 1)
+        qsort(list, n, sizeof *list, compare_bases);
     for (size_t i = 0, j; i < n; i = j) {
         for (j = i + 1; j < n && !mapped_alone(&list[i]) && !mapped_alone(&list[j]) &&
                         list[j - 1].base + list[j - 1].size == list[j].base;
@@ -375,12 +378,27 @@ static void cool(struct stack *list, size_t n)
     }
 }
 
-/* Cool the oldest warm stacks of each class until at most 'limit' stay. */
+/* The class given a stack longest ago that has warm ones, or NULL. */
+static struct size_class *least_recently_given(void)
+{
+    struct size_class *oldest = NULL;
+    for (size_t k = 0; k < classes.len; k++) {
+        struct size_class *c = &classes.items[k];
+        if (c->warm.len > 0 && (oldest == NULL || c->given < oldest->given))
+            oldest = c;
+    }
+    return oldest;
+}
+
+/* Cool warm stacks until at most 'limit' stay: first those of the class
+ * given a stack longest ago, oldest first, so that a size still in use
+ * keeps its warm ones. */
 static void trim_to(size_t limit)
 {
     struct stack_array out = {0};
-    for (size_t k = 0; k < classes.len && use.warm > limit; k++) {
-        struct stack_array *w = &classes.items[k].warm;
+    struct size_class *c;
+    while (use.warm > limit && (c = least_recently_given()) != NULL) {
+        struct stack_array *w = &c->warm;
         size_t n = use.warm - limit < w->len ? use.warm - limit : w->len;
         for (size_t i = 0; i < n; i++)
             if (stack_array_push(&out, w->items[i]) != 0)
@@ -388,6 +406,8 @@ static void trim_to(size_t limit)
         memmove(w->items, w->items + n, (w->len - n) * sizeof *w->items);
         w->len -= n;
         use.warm -= n;
+        if (n == 0)
+            break;
     }
     cool(out.items, out.len);
     stack_array_free(&out);
@@ -459,11 +479,15 @@ int stack_alloc(struct stack *s, size_t usable)
     return 0;
 }
 
-/* Warm if the pool wants it and has room, else cold. */
+/* Warm, when the warm set is full in place of the stack given back
+ * longest ago; cold if memory for the list runs out. */
 static __attribute__((noinline)) void give_back(struct stack *s)
 {
     struct stack_array *warm = &classes.items[s->sclass].warm;
-    if ((use.warm < WARM_MIN || use.warm < warm_limit()) && stack_array_push(warm, *s) == 0)
+    size_t limit = warm_limit();
+    if (use.warm >= limit)
+        trim_to(limit - 1);
+    if (stack_array_push(warm, *s) == 0)
         use.warm++;
     else
         cool(s, 1);
@@ -473,8 +497,10 @@ void stack_free(struct stack *s)
 {
     if (s->base == NULL)
         return;
-    struct stack_array *warm = &classes.items[s->sclass].warm;
+    struct size_class *c = &classes.items[s->sclass];
+    struct stack_array *warm = &c->warm;
     use.in_use--;
+    c->given = ++use.gives;
     if (use.warm < WARM_MIN && warm->len < warm->cap) {
         warm->items[warm->len++] = *s;
         use.warm++;
