@@ -160,6 +160,7 @@ int co_chan_send(co_chan *ch, const void *item, int64_t deadline)
     own(ch, "co_chan_send");
     if (item == NULL)
         return wait_fail(EINVAL);
+    wait_point();
     if (!can_send(ch))
         return wait_in_queue(&ch->senders, (void *)item, deadline);
     return wait_fail(send_now(ch, item));
@@ -170,6 +171,7 @@ int co_chan_recv(co_chan *ch, void *item, int64_t deadline)
     own(ch, "co_chan_recv");
     if (item == NULL)
         return wait_fail(EINVAL);
+    wait_point();
     if (!can_recv(ch))
         return wait_in_queue(&ch->receivers, item, deadline);
     return wait_fail(recv_now(ch, item));
@@ -211,6 +213,8 @@ static __thread uint64_t select_seed;
 
 static uint32_t pick(uint32_t n)
 {
+    if (seeded())
+        return seed_below(n);
     uint64_t x = select_seed ? select_seed : 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)&x;
     x ^= x << 13;
     x ^= x >> 7;
@@ -291,6 +295,7 @@ int co_select(struct co_case *cases, int n, int64_t deadline)
             own(cases[i].chan, "co_select");
         cases[i].err = 0;
     }
+    wait_point();
     int i = pick_ready(cases, n);
     if (i >= 0)
         return complete(&cases[i], i);

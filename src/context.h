@@ -13,6 +13,7 @@
 #include "internal.h"
 #include "platform.h"
 #include "sanitizer.h"
+#include "seed.h"
 #include "stack.h"
 
 /* A context's life. Unusual bit patterns rather than 0, 1, 2, so that a
@@ -107,15 +108,6 @@ static inline struct s_ctx *ctx_at(sp_ctx handle)
 
 ARRAY_DEFINE(ctx_array, struct s_ctx *)
 
-/* Every switch reads these two, so they must be one instruction away, as
- * a variable of the file's own would be: in the program (the static
- * library) at a fixed offset from the thread pointer; in the shared
- * library, at an offset fixed when it is loaded. */
-#if defined(__PIC__) && !defined(__PIE__)
-#define CORE_TLS __attribute__((tls_model("initial-exec")))
-#else
-#define CORE_TLS __attribute__((tls_model("local-exec")))
-#endif
 
 /* Each thread's scheduler state, defined in context.c. 'current' is NULL
  * until the thread's first create_ctx; until then the thread is in main
@@ -172,10 +164,10 @@ static inline uintptr_t ctx_switch_key_of(const struct s_ctx *ctx)
 }
 
 /* A context that waited runs again: just before the running one, at the
- * end of the turn. */
-static inline void ctx_rejoin_rotation(struct s_ctx *ctx)
+ * end of the turn; or, under a seed (seed.h), as likely right after it. */
+static inline void ctx_rejoin_rotation(struct s_ctx *ctx, bool soon)
 {
-    ctx_join_after(ctx, ctx_current->prev);
+    ctx_join_after(ctx, soon ? ctx_current : ctx_current->prev);
     ctx->switch_key = ctx_switch_key_of(ctx);
     ctx_woken = (struct ctx_first){ctx, ctx_current};
 }
@@ -201,7 +193,8 @@ static inline struct s_ctx *ctx_after_leaving(struct s_ctx *self, struct ctx_fir
     }
     slot->ctx = NULL;
     if (slot->by != self || first->next == NULL || first == self ||
-        (slot == &ctx_made && first->sp != first->start_sp) || ++ctx_firsts > CTX_FIRSTS_MAX) {
+        (slot == &ctx_made && first->sp != first->start_sp) || ++ctx_firsts > CTX_FIRSTS_MAX ||
+        (seeded() && seed_below(2))) {
         ctx_firsts = 0;                  /* not its own, waits or is gone, ran, or the */
         return self->next;               /* others' turn */
     }

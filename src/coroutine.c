@@ -17,6 +17,7 @@
 #include "arrival.h"
 #include "context.h"
 #include "overflow.h"
+#include "seed.h"
 #include "trace.h"
 
 /* Ids are handed to threads in blocks, so taking one is not an atomic
@@ -105,7 +106,7 @@ static int init_thread(void)
     if (stack_thread_init() != 0 || overflow_thread_init() != 0)
         return -1;
     pthread_setspecific(thread_exit_key, &main_ctx);   /* non-NULL: run it */
-    ctx_this_thread();
+    seed_thread_init(ctx_this_thread());
     main_ctx = (struct s_ctx){
         .next = &main_ctx,
         .prev = &main_ctx,

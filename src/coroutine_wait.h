@@ -44,6 +44,37 @@
  * A call that can complete without waiting does so, whatever its
  * deadline: a longer deadline never gives a worse answer than 0.
  *
+ * VIRTUAL TIME
+ * With COROUTINE_VIRTUAL_TIME=1 in the environment, or co_clock_virtual()
+ * called before the thread's first wait, a thread's clock is virtual:
+ * co_now(), every deadline and sleep, and the trace read it. It starts at
+ * one second (CO_SEC) and stands still while any context can run; when
+ * every context waits and only deadlines can end a wait, it jumps to the
+ * earliest deadline at once. A program whose coroutines sleep for an
+ * hour of virtual time finishes in milliseconds, in the same order of
+ * events as in real time. While a wait that the world outside ends is
+ * pending (a descriptor, a mailbox, offloaded work), the thread is not
+ * only waiting on itself: then the clock runs as real time does, moved on
+ * by the time the thread spends blocked in the kernel, never past the
+ * next deadline, so it does not jump past what is about to arrive. Each
+ * thread has a clock of its own: deadlines mean nothing across threads.
+ *
+ * SEEDS
+ * With COROUTINE_SEED=n in the environment (a number, or "random": one
+ * is picked and said on stderr, so the run can be replayed), or after
+ * co_seed(n), a thread draws from a generator seeded with n every choice
+ * that a correct program must not depend on: whether a woken context
+ * rejoins the rotation at the end of the turn or runs next (so contexts
+ * woken together run in any order), whether what a context made or woke
+ * runs first (coroutine.h), which ready case co_select() takes, and extra
+ * yields: a call that may wait (a channel's send or receive, co_select, a
+ * lock, a semaphore, a wait group, a mailbox's receive) yields first, one
+ * time in four, though it could go on. Queues stay first come, first
+ * served, as the headers promise: what changes is only who runs when.
+ * The same program with the same seed, a virtual clock and the same
+ * input runs the same way again, and writes the same trace, byte for
+ * byte. Without a seed, nothing of this runs.
+ *
  * DESCRIPTORS
  * A descriptor is registered with the kernel's poller at its first wait
  * and stays registered until co_close(). Its readiness for each
@@ -130,6 +161,16 @@ int64_t co_now(void);
  * run.
  * Returns 0 at the deadline, or -1 with errno ECANCELED. */
 int co_sleep(int64_t deadline);
+
+/* Make this thread's clock virtual (VIRTUAL TIME), at CO_SEC. Call it
+ * before the thread reads the clock or waits.
+ * Returns 0 (also if it was virtual already), or -1 with errno EBUSY: the
+ * thread has waited on the real clock. */
+int co_clock_virtual(void);
+
+/* Seed this thread's choices with 'seed' from now on (SEEDS); it takes
+ * precedence over COROUTINE_SEED. */
+void co_seed(uint64_t seed);
 
 /* ==== Descriptors ======================================================= */
 

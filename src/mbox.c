@@ -247,6 +247,7 @@ int co_mbox_recv(co_mbox *mb, void *item, int64_t deadline)
     mbox_own(mb, "co_mbox_recv");
     if (item == NULL)
         return wait_fail(EINVAL);
+    wait_point();
     mbox_watch(mb, deadline);
     int err = mbox_try(mb, item);
     if (err != EAGAIN)

@@ -32,6 +32,7 @@
 #include "coroutine_wait.h"
 #include "inbox.h"
 #include "poller.h"
+#include "timer.h"
 #include "trace.h"
 
 #define POLLER_STACK (256 * 1024)
@@ -308,12 +309,32 @@ static void poll_kernel(int64_t timeout)
         deliver(&events[i]);
 }
 
+/* As poll_kernel; a virtual clock moves on by the real time it took, up
+ * to 'next', the first deadline: while the world outside can end a wait,
+ * virtual time runs as real time does, so it never jumps past what is
+ * about to arrive. */
+static void poll_kernel_timed(int64_t timeout, int64_t next)
+{
+    if (!timer_virtual()) {
+        poll_kernel(timeout);
+        return;
+    }
+    int64_t start = timer_real_now();
+    poll_kernel(timeout);
+    int64_t to = co_now() + (timer_real_now() - start);
+    timer_pass(to < next ? to : next);
+}
+
 /* Nothing else can run: how long to block, until the next deadline (-1:
  * none); 0 if it passed, or a post came while watching for one. */
 static int64_t time_to_sleep(int64_t next)
 {
     if (next == CO_FOREVER && pt.fd_waits == 0 && pt.outside == 0)
         pt.hooks->deadlock();
+    if (timer_virtual() && pt.fd_waits == 0 && pt.outside == 0) {
+        timer_pass(next);                /* only a deadline can end a wait: go there */
+        return 0;
+    }
     int64_t timeout = next == CO_FOREVER ? -1 : next - co_now();
     if (next != CO_FOREVER && timeout <= 0)
         return 0;
@@ -340,7 +361,7 @@ static void poller_turn(void)
     if (timeout != 0 && !inbox_sleep())
         timeout = 0;                             /* a post came: no sleep */
     if (timeout != 0 || pt.fd_waits > 0)
-        poll_kernel(timeout);
+        poll_kernel_timed(timeout, next);
     if (timeout != 0)
         inbox_awake();
     inbox_drain();
@@ -362,7 +383,7 @@ static void poller_main(void *unused)
 void poller_needed(void)
 {
     if (pt.ctx->next == NULL)
-        ctx_rejoin_rotation(pt.ctx);
+        ctx_rejoin_rotation(pt.ctx, false);
 }
 
 bool poller_alone(const struct s_ctx *self)

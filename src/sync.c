@@ -117,6 +117,7 @@ static bool holder_lives(sp_ctx holder)
 int co_mutex_lock(co_mutex *m, int64_t deadline)
 {
     own(m, MUTEX, "co_mutex_lock");
+    wait_point();
     if (!m->held) {
         m->held = true;
         m->holder = self_handle();
@@ -244,6 +245,7 @@ co_sem *co_sem_create(unsigned count)
 int co_sem_acquire(co_sem *s, int64_t deadline)
 {
     own(s, SEM, "co_sem_acquire");
+    wait_point();
     if (s->count > 0 && s->h.waiters.first == NULL) {
         s->count--;
         return 0;
@@ -294,6 +296,7 @@ void co_wg_add(co_wg *wg, int n)
 int co_wg_wait(co_wg *wg, int64_t deadline)
 {
     own(wg, WG, "co_wg_wait");
+    wait_point();
     if (wg->count == 0)
         return 0;
     return wait_fail(wait_in(&wg->h.waiters, NULL, deadline));

@@ -1,5 +1,5 @@
-/* timer.c - time: the clock (co_now) and the deadline heap, which
- * waiting context times out first.
+/* timer.c - time: the clock (co_now), real or virtual, and the deadline
+ * heap, which waiting context times out first.
  *
  * A 4-ary heap in an array, as Go's timers are: a parent's children sit
  * at 4i+1 .. 4i+4, so the tree is half as deep as a binary one and a
@@ -17,17 +17,63 @@
  * stale entry's context is always safe.
  */
 #define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "coroutine_wait.h"
 #include "timer.h"
 
-/* The clock every deadline is read on. */
-int64_t co_now(void)
+/* Each thread's clock: the system's, or virtual (coroutine_wait.h) once
+ * COROUTINE_VIRTUAL_TIME=1 or co_clock_virtual() said so. Asked at the
+ * thread's first reading. */
+enum { CLOCK_UNASKED, CLOCK_REAL, CLOCK_VIRTUAL };
+static __thread struct {
+    int kind;
+    int64_t now;                 /* while virtual */
+} clock_of_thread;
+
+int64_t timer_real_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * CO_SEC + ts.tv_nsec;
+}
+
+void timer_go_virtual(void)
+{
+    clock_of_thread.kind = CLOCK_VIRTUAL;
+    clock_of_thread.now = TIMER_VIRTUAL_START;
+}
+
+static void decide_clock(void)
+{
+    const char *v = getenv("COROUTINE_VIRTUAL_TIME");
+    if (v != NULL && strcmp(v, "1") == 0)
+        timer_go_virtual();
+    else
+        clock_of_thread.kind = CLOCK_REAL;
+}
+
+bool timer_virtual(void)
+{
+    if (clock_of_thread.kind == CLOCK_UNASKED)
+        decide_clock();
+    return clock_of_thread.kind == CLOCK_VIRTUAL;
+}
+
+void timer_pass(int64_t to)
+{
+    if (to > clock_of_thread.now)
+        clock_of_thread.now = to;
+}
+
+/* The clock every deadline is read on. */
+int64_t co_now(void)
+{
+    if (clock_of_thread.kind != CLOCK_REAL && timer_virtual())
+        return clock_of_thread.now;
+    return timer_real_now();
 }
 
 static bool earlier(const struct timer *a, const struct timer *b)

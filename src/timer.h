@@ -6,6 +6,29 @@
 #define COROUTINE_TIMER_H
 
 #include "context.h"
+#include "coroutine_wait.h"
+
+/* ---- the clock ---------------------------------------------------------- */
+
+/* Where a virtual clock starts: any fixed time will do, and one second
+ * keeps co_now() + a delay clear of 0, which deadlines read as "now". */
+#define TIMER_VIRTUAL_START CO_SEC
+
+/* Whether this thread's clock is virtual: it stands still until the
+ * poller moves it (timer_pass). */
+HIDDEN bool timer_virtual(void);
+
+/* This thread's clock becomes virtual, at TIMER_VIRTUAL_START. */
+HIDDEN void timer_go_virtual(void);
+
+/* A virtual clock moves on to 'to' (never back). */
+HIDDEN void timer_pass(int64_t to);
+
+/* The system's clock, whatever this thread's is: for spinning and for
+ * the time the poller spends in the kernel. */
+HIDDEN int64_t timer_real_now(void);
+
+/* ---- the deadline heap --------------------------------------------------- */
 
 /* A heap entry carries its keys, so that ordering the heap reads only the
  * heap's own array, never the contexts' memory. */

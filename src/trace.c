@@ -19,6 +19,7 @@
 #include "arrival.h"
 #include "array.h"
 #include "context.h"
+#include "timer.h"
 #include "trace.h"
 
 ARRAY_DEFINE(event_array, struct event)
@@ -31,16 +32,13 @@ static FILE *out;                            /* open on it since tracing began *
 bool trace_on;
 unsigned trace_session;
 
-static unsigned long long now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
-}
-
+/* A thread whose clock is virtual is named by its serial number, not by
+ * the kernel's id, so that a replayed run writes the same trace. */
 void trace_event(int kind, size_t id)
 {
-    struct event e = {now_ns(), kind, (int)gettid(), id};
+    bool replayable = timer_virtual();
+    struct event e = {(unsigned long long)co_now(), kind,
+                      replayable ? (int)ctx_this_thread() : (int)gettid(), id};
     pthread_mutex_lock(&lock);
     if (path != NULL)
         event_array_push(&events, e);         /* out of memory: one event less */

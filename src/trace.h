@@ -44,9 +44,9 @@ HIDDEN void trace_from_environment(void);
 /* ---- trace_write.c ------------------------------------------------------ */
 
 struct event {
-    unsigned long long ns;   /* CLOCK_MONOTONIC */
+    unsigned long long ns;   /* co_now(): the thread's clock, maybe virtual */
     int kind;                /* enum trace_kind */
-    int thread;              /* gettid() */
+    int thread;              /* gettid(), or the thread's serial if its clock is virtual */
     size_t id;               /* the context's id, 0 for main */
 };
 

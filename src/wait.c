@@ -63,7 +63,7 @@ void wait_wake(struct s_ctx *ctx, int result)
         trace_event(TRACE_WOKEN, ctx->id);
     wait_leave(ctx);
     ctx->wait.result = result;
-    ctx_rejoin_rotation(ctx);
+    ctx_rejoin_rotation(ctx, seeded() && seed_below(2));
 }
 
 /* A context handed something was woken and has not run since: it is in
@@ -234,6 +234,16 @@ int wait_park_outside(void)
 /* {=====================================================================
  * Time and descriptors
  * ====================================================================== */
+
+int co_clock_virtual(void)
+{
+    if (timer_virtual())
+        return 0;
+    if (poller_ready())                  /* it waited: deadlines were read on the real clock */
+        return wait_fail(EBUSY);
+    timer_go_virtual();
+    return 0;
+}
 
 int co_sleep(int64_t deadline)
 {

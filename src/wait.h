@@ -109,7 +109,7 @@ static inline void waitq_wake(struct waiter *w, int result)
 {
     struct s_ctx *ctx = w->ctx;
     ctx->wait.fired = w->index;
-    if (ctx->wait.nodes != w || w->sibling != NULL || ctx->wait.extra || tracing()) {
+    if (ctx->wait.nodes != w || w->sibling != NULL || ctx->wait.extra || tracing() || seeded()) {
         wait_wake(ctx, result);
         return;
     }
@@ -121,7 +121,7 @@ static inline void waitq_wake(struct waiter *w, int result)
     ctx->wait.nodes = NULL;
     ctx->wait.waiting = false;
     ctx->wait.result = result;
-    ctx_rejoin_rotation(ctx);
+    ctx_rejoin_rotation(ctx, false);
 }
 
 /* As waitq_wake(w, 0), handing the woken context something (a permit, a
@@ -150,6 +150,16 @@ static inline int wait_in(struct waitq *q, void *item, int64_t deadline)
     struct waiter w = {.ctx = ctx_current, .item = item};
     waitq_push(q, &w);
     return wait_park();
+}
+
+/* Where a call that may wait begins: under a seed (seed.h), the caller
+ * is sometimes made to yield first, though it could go on, so that what
+ * a correct program must not depend on (that nothing runs between two
+ * calls which need not wait) does get tested. */
+static inline void wait_point(void)
+{
+    if (seeded() && seed_below(4) == 0)
+        yield_ctx();
 }
 
 /* 0 for 0; else -1 with errno 'err'. */
