@@ -3,6 +3,8 @@
  *   ./nob          build build/libcoroutine.a, the demo build/app and the
  *                  examples in build/examples
  *   ./nob example NAME   build and run examples/NAME.c
+ *   ./nob seeds NAME [N] run examples/NAME.c under seeds 1 to N (1000) and
+ *                  a virtual clock until one fails; replay it and draw it
  *   ./nob docs     regenerate docs/how-it-works.md and docs/timeline.svg
  *                  from the demo's own output
  *   ./nob test     build and run the test suite with gcc and clang, at -O0
@@ -1164,6 +1166,47 @@ static int cmd_example(int argc, char **argv)
     return nob_cmd_run(&cmd) ? 0 : 1;
 }
 
+/* ./nob seeds NAME [N]: run build/examples/NAME under a virtual clock
+ * and seeds 1 to N (1000) until one fails; replay that seed to show the
+ * failure again, and draw its run in build/seed-S.svg. */
+static int cmd_seeds(int argc, char **argv)
+{
+    if (argc < 1) {
+        fprintf(stderr, "usage: ./nob seeds EXAMPLE [N]\n");
+        return 1;
+    }
+    long most = argc > 1 ? atol(argv[1]) : 1000;
+    if (cmd_build() != 0 || !build_example(&default_config, argv[0]))
+        return 1;
+    const char *program = nob_fmt("build/examples/%s", argv[0]);
+    setenv("COROUTINE_VIRTUAL_TIME", "1", 1);
+    for (long seed = 1; seed <= most; seed++) {
+        setenv("COROUTINE_SEED", nob_fmt("%ld", seed), 1);
+        pid_t pid = fork();
+        if (pid == 0) {                   /* quietly: only the failure is shown */
+            freopen("/dev/null", "w", stdout);
+            execl(program, program, (char *)NULL);
+            _exit(127);
+        }
+        int status = 0;
+        if (pid < 0 || waitpid(pid, &status, 0) < 0)
+            return 1;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            continue;
+        Nob_Cmd cmd = {0};
+        printf("seeds: %s fails under seed %ld; again, drawn in build/seed-%ld.svg:\n", argv[0],
+               seed, seed);
+        setenv("COROUTINE_TRACE", nob_fmt("build/seed-%ld.svg", seed), 1);
+        nob_cmd_append(&cmd, program);
+        bool again = nob_cmd_run(&cmd);
+        unsetenv("COROUTINE_TRACE");
+        printf("seeds: replayed, it %s\n", again ? "passed (not replayable!)" : "failed again");
+        return again ? 1 : 0;
+    }
+    printf("seeds: %s passed under seeds 1 to %ld\n", argv[0], most);
+    return 0;
+}
+
 /* Every example must print exactly what examples/NAME.expected says. The
  * servers have none: they run until stopped, and tests/test_servers.sh
  * drives them with real clients. */
@@ -1650,6 +1693,8 @@ int main(int argc, char **argv)
         return cmd_fuzz(argc - 2, argv + 2);
     if (strcmp(argv[1], "example") == 0)
         return cmd_example(argc - 2, argv + 2);
+    if (strcmp(argv[1], "seeds") == 0)
+        return cmd_seeds(argc - 2, argv + 2);
     if (strcmp(argv[1], "docs") == 0)
         return cmd_docs();
     if (strcmp(argv[1], "deps") == 0)

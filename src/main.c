@@ -9,6 +9,11 @@
  *                          the first one of a new coroutine, the one a
  *                          coroutine leaves when it yields, the one a
  *                          switch is about to load
+ *     app --seed N ...     the coroutines sleep a millisecond of virtual
+ *                          time instead of yielding, and seed N decides
+ *                          who runs first when they wake together: each
+ *                          seed an interleaving of its own, replayed
+ *                          exactly (any option above may follow)
  *
  * Every line names the context that printed it, its handle, and the
  * address of a local variable: an address on that context's own stack, so
@@ -20,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coroutine.h"
+#include "coroutine_wait.h"
 
 struct counter {
     const char *name;
@@ -45,6 +50,7 @@ static const struct counter counters[] = {
     {"apples", 2}, {"pears", 3}, {"plums", 5},
 };
 static bool show_frames;
+static bool seeded;                          /* --seed: see pause_here */
 
 static void count(void *arg);
 
@@ -75,18 +81,36 @@ static void print_frame(const char *title, sp_ctx ctx)
     printf("\n");
 }
 
+/* Give up the processor: yield; or, under --seed, sleep a millisecond
+ * of virtual time, so that the counters wake together and the seed says
+ * which runs first. */
+static void pause_here(void)
+{
+    if (seeded)
+        co_sleep(co_now() + CO_MSEC);
+    else
+        yield_ctx();
+}
+
 static void count(void *arg)
 {
     const struct counter *c = arg;
     for (int i = 1; i <= c->limit; i++) {
         say(c->name, i, c->limit);
-        yield_ctx();
+        pause_here();
     }
     say("done, returning after", c->limit, c->limit);
 }
 
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "--seed") == 0) {
+        seeded = true;                       /* a virtual clock, so that the run replays */
+        co_clock_virtual();
+        co_seed(strtoull(argv[2], NULL, 10));
+        argc -= 2;
+        argv += 2;
+    }
     if (argc == 2 && strcmp(argv[1], "--frames") == 0) {
         show_frames = true;
     } else if (argc == 3 && (strcmp(argv[1], "--trace") == 0 || strcmp(argv[1], "--timeline") == 0)) {
@@ -95,7 +119,7 @@ int main(int argc, char **argv)
             return 1;
         }
     } else if (argc != 1) {
-        fprintf(stderr, "usage: %s [--frames | --trace FILE.json | --timeline FILE.svg]\n",
+        fprintf(stderr, "usage: %s [--seed N] [--frames | --trace FILE.json | --timeline FILE.svg]\n",
                 argv[0]);
         return 2;
     }
@@ -118,8 +142,11 @@ int main(int argc, char **argv)
             print_frame("the frame it left on its stack when it yielded", ctx[0]);
             print_frame("the frame _asm_restore_ctx loads when main yields now", ctx[N - 1]);
         }
-        say("main yields", 0, 0);
-        yield_ctx();
+        say(seeded ? "main waits" : "main yields", 0, 0);
+        if (seeded)
+            join_ctx(ctx[round % N], CO_FOREVER);
+        else
+            yield_ctx();
         running = 0;
         for (int i = 0; i < N; i++)
             running += !is_ctx_finished(ctx[i]);

@@ -17,8 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "context.h"
-#include "coroutine_wait.h"
 #include "seed.h"
 
 __thread uint64_t seed_state CORE_TLS;
@@ -67,8 +65,7 @@ static void read_environment(void)
     env_seeded = true;
 }
 
-/* Each thread its own stream: the seed and the thread's serial number. */
-static void start(uint64_t seed, uint64_t thread)
+void seed_start(uint64_t seed, uint64_t thread)
 {
     seed_state = mix(seed ^ mix(thread)) | 1;
 }
@@ -77,10 +74,5 @@ void seed_thread_init(uint64_t thread)
 {
     pthread_once(&env_once, read_environment);
     if (env_seeded && !seeded())         /* a call to co_seed() came first: it wins */
-        start(env_seed, thread);
-}
-
-void co_seed(uint64_t seed)
-{
-    start(seed, ctx_this_thread());
+        seed_start(env_seed, thread);
 }

@@ -22,6 +22,10 @@ static inline bool seeded(void)
 /* A number below 'n' (n > 0), drawn from the thread's generator. */
 HIDDEN uint32_t seed_below(uint32_t n);
 
+/* Seed this thread's generator: each thread its own stream, from the
+ * seed and the thread's serial number. */
+HIDDEN void seed_start(uint64_t seed, uint64_t thread);
+
 /* The thread starts: seeded if COROUTINE_SEED says so (read once). */
 HIDDEN void seed_thread_init(uint64_t thread);
 

@@ -245,6 +245,11 @@ int co_clock_virtual(void)
     return 0;
 }
 
+void co_seed(uint64_t seed)
+{
+    seed_start(seed, ctx_this_thread());
+}
+
 int co_sleep(int64_t deadline)
 {
     if (deadline != CO_FOREVER && deadline <= co_now())
