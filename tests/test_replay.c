@@ -353,3 +353,44 @@ TEST(a_planted_ordering_bug_is_found_by_a_seed_and_replayed_by_it)
 }
 
 /* }===================================================================== */
+
+/* {=====================================================================
+ * From the environment
+ * ====================================================================== */
+
+static void *read_the_clock(void *arg)
+{
+    *(int64_t *)arg = co_now();
+    return NULL;
+}
+
+static void seeded_from_the_environment(void *arg)
+{
+    setenv("COROUTINE_SEED", (const char *)arg, 1);
+    setenv("COROUTINE_VIRTUAL_TIME", "1", 1);
+    int64_t t = 0;
+    pthread_t th;
+    pthread_create(&th, NULL, read_the_clock, &t);   /* any thread's clock is virtual */
+    pthread_join(th, NULL);
+    if (t != CO_SEC)
+        _exit(3);
+    _exit(overdrawn() ? 1 : 0);
+}
+
+TEST(the_environment_seeds_and_makes_clocks_virtual_and_random_says_its_seed)
+{
+    struct death d = run_in_child(seeded_from_the_environment, "random");
+    CHECK(WIFEXITED(d.status) && WEXITSTATUS(d.status) != 3);
+    unsigned long long seed;
+    CHECK(sscanf(d.message, "coroutine: COROUTINE_SEED=%llu\n", &seed) == 1);
+    char again[32];
+    snprintf(again, sizeof again, "%llu", seed);   /* the seed said replays the run */
+    struct death e = run_in_child(seeded_from_the_environment, again);
+    CHECK_EQ(e.status, d.status);
+    CHECK(strstr(e.message, "COROUTINE_SEED") == NULL);
+    struct death bad = run_in_child(seeded_from_the_environment, "12x");
+    CHECK(strstr(bad.message, "COROUTINE_SEED=12x is not a number") != NULL);
+    CHECK(WIFEXITED(bad.status) && WEXITSTATUS(bad.status) == 0);   /* unseeded: no bug */
+}
+
+/* }===================================================================== */
