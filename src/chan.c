@@ -150,22 +150,24 @@ static inline int recv_now(co_chan *ch, void *item)
 
 /* A send or receive that must wait, apart so that the calls that need
  * not wait keep a small frame: the place in the queue lives in this one. */
-static __attribute__((noinline)) int wait_in_queue(struct waitq *q, void *item, int64_t deadline)
+static __attribute__((noinline)) int wait_in_queue(co_chan *ch, bool send, void *item,
+                                                   int64_t deadline)
 {
-    return wait_fail(wait_in(q, item, deadline));
+    return wait_fail(wait_in(send ? &ch->senders : &ch->receivers, item, deadline,
+                             send ? "sending on channel" : "receiving on channel", ch));
 }
 
 static inline int send_checked(co_chan *ch, const void *item, int64_t deadline)
 {
     if (!can_send(ch))
-        return wait_in_queue(&ch->senders, (void *)item, deadline);
+        return wait_in_queue(ch, true, (void *)item, deadline);
     return wait_fail(send_now(ch, item));
 }
 
 static inline int recv_checked(co_chan *ch, void *item, int64_t deadline)
 {
     if (!can_recv(ch))
-        return wait_in_queue(&ch->receivers, item, deadline);
+        return wait_in_queue(ch, false, item, deadline);
     return wait_fail(recv_now(ch, item));
 }
 
@@ -285,6 +287,7 @@ static int wait_for_one(struct co_case *cases, int n, int64_t deadline)
         return wait_fail(ENOMEM);
     int err = wait_begin(deadline);
     if (err == 0) {
+        wait_why("selecting over channels", cases);
         if (places != few)
             ctx_current->wait.places = places;
         for (int i = 0; i < n; i++) {

@@ -43,6 +43,8 @@ struct wait {
     struct work *work;       /* offloaded work, from co_offload's start to its end */
     void (*undo)(void *);    /* gives back what a waker handed it (a permit, a */
     void *undo_arg;          /*   mutex) if it is destroyed before it runs */
+    const char *why;         /* what it waits for, for the dump, or NULL: see */
+    const void *on;          /*   dump.c; and the object it waits on */
     int fd;                  /* the descriptor it waits on, or -1 */
     int result;              /* how the last wait ended: 0 or an errno */
     int fired;               /* the node whose queue ended the wait, or -1 */
@@ -54,6 +56,7 @@ struct wait {
     bool cancelled;          /* cancel_ctx(): every wait ends at once */
 };
 #define NO_TIMER SIZE_MAX
+#define CTX_NAME_MAX 32          /* a name's bytes, its terminating zero included */
 #define WAIT_IDLE ((struct wait){.timer = NO_TIMER, .fd = -1, .fired = -1})
 
 /* The rotation is a circular list through 'next', in the order
@@ -95,6 +98,8 @@ struct s_ctx {
     void *cxx_eh[2];         /* the C++ runtime's caught exceptions, while
                                 another context runs (arrival.c) */
     struct san_ctx san;      /* what sanitizers need; nothing without them */
+    char name[CTX_NAME_MAX]; /* set_ctx_name(), "" for none */
+    const void *made_at;     /* the caller of create_ctx, for the dump */
     struct wait wait;
 };
 

@@ -16,6 +16,7 @@
 
 #include "arrival.h"
 #include "context.h"
+#include "dump.h"
 #include "overflow.h"
 #include "seed.h"
 #include "trace.h"
@@ -68,6 +69,7 @@ static void thread_exit(void *unused)
     }
     ctx_array_free(&g_ctx);
     ctx_hand_over_spares();
+    dump_thread_exit();
     stack_thread_exit();
     overflow_thread_exit();
     main_ctx.switch_key = 0;                 /* switch_ctx(NULL) finds nothing to go to */
@@ -85,6 +87,7 @@ static void init_process(void)
         fprintf(stderr, "coroutine: %s\n", unsupported);
     arrival_setup();
     trace_from_environment();
+    dump_from_environment();
 }
 
 /* }===================================================================== */
@@ -105,6 +108,7 @@ static int init_thread(void)
     }
     if (stack_thread_init() != 0 || overflow_thread_init() != 0)
         return -1;
+    dump_thread_start();
     pthread_setspecific(thread_exit_key, &main_ctx);   /* non-NULL: run it */
     seed_thread_init(ctx_this_thread());
     main_ctx = (struct s_ctx){
@@ -144,6 +148,7 @@ static void start_ctx(struct s_ctx *ctx, coroutine fn, void *arg)
     ctx->floor = bottom;
     ctx->tripwire = ctx->stack.guarded || san_under_valgrind() ? NULL : bottom;
     ctx->cxx_eh[0] = ctx->cxx_eh[1] = NULL;
+    ctx->name[0] = '\0';
     ctx->wait = WAIT_IDLE;
     ctx->detached = false;
     ctx->index = g_ctx.len - 1;
@@ -152,8 +157,9 @@ static void start_ctx(struct s_ctx *ctx, coroutine fn, void *arg)
 }
 
 /* Both creates, once the arguments are known to be good; 'stack_size' 0
- * means STACK_CAPACITY, known once the thread is set up. */
-static sp_ctx create(coroutine fn, void *arg, size_t stack_size)
+ * means STACK_CAPACITY, known once the thread is set up; 'caller' is
+ * where create_ctx was called from, for the dump. */
+static sp_ctx create(coroutine fn, void *arg, size_t stack_size, const void *caller)
 {
     if (init_thread() != 0)
         return NULL;
@@ -165,6 +171,7 @@ static sp_ctx create(coroutine fn, void *arg, size_t stack_size)
     if (ctx_array_push(&g_ctx, ctx) != 0)
         goto out_free_stack;
     start_ctx(ctx, fn, arg);
+    ctx->made_at = caller;
     if (tracing())
         trace_event(TRACE_CREATED, ctx->id);
     return ctx->handle;
@@ -184,7 +191,7 @@ sp_ctx create_ctx(coroutine fn, void *arg)
         errno = EINVAL;
         return NULL;
     }
-    return create(fn, arg, 0);
+    return create(fn, arg, 0, __builtin_return_address(0));
 }
 
 sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size)
@@ -193,7 +200,7 @@ sp_ctx create_ctx_sized(coroutine fn, void *arg, size_t stack_size)
         errno = EINVAL;
         return NULL;
     }
-    return create(fn, arg, stack_size);
+    return create(fn, arg, stack_size, __builtin_return_address(0));
 }
 
 /* A suspended coroutine's stack goes back; it never runs again. */
@@ -280,6 +287,31 @@ size_t get_ctx_id_of(sp_ctx handle)
     if (handle == NULL)
         return 0;
     return ctx_of(handle, "get_ctx_id_of")->id;
+}
+
+/* The context of 'handle', main for NULL (set up if need be), or NULL if
+ * this thread cannot have coroutines. */
+static struct s_ctx *named(sp_ctx handle, const char *caller)
+{
+    if (handle != NULL)
+        return ctx_of(handle, caller);
+    return init_thread() == 0 ? &main_ctx : NULL;
+}
+
+void set_ctx_name(sp_ctx handle, const char *name)
+{
+    struct s_ctx *ctx = named(handle, "set_ctx_name");
+    if (ctx == NULL)
+        return;
+    size_t n = name != NULL ? strnlen(name, sizeof ctx->name - 1) : 0;
+    memcpy(ctx->name, name != NULL ? name : "", n);
+    ctx->name[n] = '\0';
+}
+
+const char *get_ctx_name(sp_ctx handle)
+{
+    struct s_ctx *ctx = named(handle, "get_ctx_name");
+    return ctx != NULL && ctx->name[0] != '\0' ? ctx->name : NULL;
 }
 
 sp_ctx get_ctx_ptr(void)

@@ -206,6 +206,18 @@ size_t get_ctx_id_of(sp_ctx ctx);
  * Returns it, or NULL in main. */
 sp_ctx get_ctx_ptr(void);
 
+/* Name 'ctx' (NULL: main) for people reading about it: the dump
+ * (dump_ctx), overflow and stall reports, the deadlock report, gdb's info
+ * coroutines. 'name' is copied, cut to 31 bytes; NULL or "" takes the
+ * name away. A coroutine made later in the same memory has none. */
+void set_ctx_name(sp_ctx ctx, const char *name);
+
+/* The name of 'ctx' (NULL: main).
+ * Returns it (valid until the next set_ctx_name of 'ctx', or its
+ * destroy), or NULL if it has none.
+ * Aborts: 'ctx' was destroyed or belongs to another thread. */
+const char *get_ctx_name(sp_ctx ctx);
+
 /* How many bytes of its stack 'ctx' has used at the deepest so far: a
  * high-water mark, to size stacks with. A stack reused from the pool
  * counts what earlier coroutines left on it, so the figure can be higher
@@ -239,6 +251,33 @@ struct ctx_slot {
  * the running context, main (NULL) or a finished one.
  * Aborts: 'ctx' was destroyed or belongs to another thread. */
 size_t get_ctx_frame(sp_ctx ctx, struct ctx_slot *slots, size_t max);
+
+/* Write to 'fd' what every context of this thread is doing: for main and
+ * each coroutine, one block:
+ *
+ *     coroutine 7 "conn 10.0.0.7:51234": waiting
+ *           reading descriptor 9, until +4998.113 ms
+ *           made at accept_loop+0x8c (server)
+ *           backtrace (scanned):
+ *           #0 wait_park+0x6f (server)
+ *           #1 wait_fd+0x1a2 (server)
+ *           #2 co_read+0x47 (server)
+ *           #3 serve+0x3b (server)
+ *
+ * after a first line "thread TID (serial N): COUNT coroutines". States:
+ * running, runnable, waiting, finished. A wait says what it waits for
+ * (sleeping; reading or writing descriptor N; receiving on, sending on
+ * channel ADDRESS; locking mutex, waiting on condition, acquiring
+ * semaphore, waiting for wait group ADDRESS; receiving from mailbox;
+ * joining coroutine N; offloaded work) and, with a deadline, how far off
+ * it is. The backtrace is read from the stack, not unwound: it needs no
+ * frame pointers, names functions from the program's symbol table (no
+ * -rdynamic), and may show a frame left over from an earlier call.
+ * With COROUTINE_DUMP_SIGNAL set to a signal's name (SIGQUIT, or QUIT) or
+ * number, that signal makes every thread that has coroutines write its
+ * dump to stderr, and the program goes on. Safe from a signal handler
+ * and at any moment: a dump only reads. */
+void dump_ctx(int fd);
 
 /* ==== Tracing =========================================================== */
 

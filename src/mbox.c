@@ -253,6 +253,7 @@ int co_mbox_recv(co_mbox *mb, void *item, int64_t deadline)
     if (err != EAGAIN)
         return wait_fail(err);
     if ((err = wait_begin(deadline)) == 0) {
+        wait_why("receiving from mailbox", mb);
         struct waiter w = {.ctx = ctx_current, .item = item};
         waitq_push(&mb->receivers, &w);
         err = wait_park_outside();

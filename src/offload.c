@@ -273,6 +273,7 @@ static struct work *new_work(void (*fn)(void *), void *arg, void (*drop)(void *)
 static int wait_for(struct work *w)
 {
     struct waiter node = {.ctx = ctx_current};
+    wait_why("offloaded work", w);
     waitq_push(&w->waiters, &node);
     ctx_current->wait.work = w;
     return wait_park_outside();

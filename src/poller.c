@@ -468,6 +468,8 @@ static int make_poller(void)
     struct ctx_first made = ctx_made;    /* the poller is not what the caller made */
     sp_ctx ctx = err == 0 ? create_ctx_sized(poller_main, NULL, POLLER_STACK) : NULL;
     ctx_made = made;
+    if (ctx != NULL)
+        set_ctx_name(ctx, "poller");
     if (ctx == NULL) {
         err = err ? err : errno;
         pt.backend->destroy(handle);

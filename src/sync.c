@@ -128,7 +128,7 @@ int co_mutex_lock(co_mutex *m, int64_t deadline)
     if (!holder_lives(m->holder))
         ctx_misuse("co_mutex_lock: coroutine %zu: the mutex's holder finished or was destroyed "
                "without unlocking it", running_id());
-    return wait_fail(wait_in(&m->h.waiters, NULL, deadline));   /* the unlocker made us holder */
+    return wait_fail(wait_in(&m->h.waiters, NULL, deadline, "locking mutex", m));   /* the unlocker made us holder */
 }
 
 /* Lock it whatever happens: a condition variable's waiter must hold the
@@ -196,7 +196,7 @@ int co_cond_wait(co_cond *c, co_mutex *m, int64_t deadline)
 {
     own(c, COND, "co_cond_wait");
     unlock_for(m, "co_cond_wait");     /* aborts if the caller does not hold it */
-    int err = wait_in(&c->h.waiters, NULL, deadline);
+    int err = wait_in(&c->h.waiters, NULL, deadline, "waiting on condition", c);
     lock_regardless(m);
     return wait_fail(err);
 }
@@ -250,7 +250,7 @@ int co_sem_acquire(co_sem *s, int64_t deadline)
         s->count--;
         return 0;
     }
-    return wait_fail(wait_in(&s->h.waiters, NULL, deadline));   /* the releaser gave us its permit */
+    return wait_fail(wait_in(&s->h.waiters, NULL, deadline, "acquiring semaphore", s));   /* the releaser gave us its permit */
 }
 
 /* A permit goes to the longest waiter, or back to the count. */
@@ -299,7 +299,7 @@ int co_wg_wait(co_wg *wg, int64_t deadline)
     wait_point();
     if (wg->count == 0)
         return 0;
-    return wait_fail(wait_in(&wg->h.waiters, NULL, deadline));
+    return wait_fail(wait_in(&wg->h.waiters, NULL, deadline, "waiting for wait group", wg));
 }
 
 void co_wg_destroy(co_wg *wg)

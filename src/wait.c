@@ -255,8 +255,10 @@ int co_sleep(int64_t deadline)
     if (deadline != CO_FOREVER && deadline <= co_now())
         return 0;                        /* no wait: not even a cancel ends it */
     int err = wait_begin(deadline);
-    if (err == 0)
+    if (err == 0) {
+        wait_why("sleeping", NULL);
         err = wait_park();
+    }
     return wait_fail(err == ETIMEDOUT ? 0 : err);
 }
 
@@ -310,6 +312,7 @@ int wait_fd(int fd, int what, int64_t deadline, bool after_eagain)
         poller_fd_unwait(fd, side);
         return wait_fail(err);
     }
+    wait_why(what == CO_READABLE ? "reading descriptor" : "writing descriptor", NULL);
     ctx_current->wait.fd = fd;
     ctx_current->wait.what = (uint8_t)what;
     ctx_current->wait.extra = true;
@@ -360,6 +363,7 @@ int join_ctx(sp_ctx handle, int64_t deadline)
     if (err != 0)
         return wait_fail(err);
     struct waiter w = {.ctx = ctx_current};
+    wait_why("joining", NULL);
     waitq_push(&ctx->wait.joiners, &w);
     ctx_current->wait.joining = ctx;         /* for deadlock reports and gdb */
     err = wait_park();

@@ -140,13 +140,17 @@ HIDDEN void wait_forget_hand(const void *arg);
 
 /* Wait at the end of queue 'q' until woken from it, or the deadline or a
  * cancel ends the wait: 0, or an errno. 'item' is the channel element
- * the waker copies from or to. Inline: the place in the queue lives in
+ * the waker copies from or to; 'why' and 'on' say for the dump what it
+ * waits for ("receiving on channel") and on which object. Inline: the place in the queue lives in
  * the caller's frame while it waits. */
-static inline int wait_in(struct waitq *q, void *item, int64_t deadline)
+static inline int wait_in(struct waitq *q, void *item, int64_t deadline, const char *why,
+                          const void *on)
 {
     int err = wait_begin(deadline);
     if (err != 0)
         return err;
+    ctx_current->wait.why = why;
+    ctx_current->wait.on = on;
     struct waiter w = {.ctx = ctx_current, .item = item};
     waitq_push(q, &w);
     return wait_park();
@@ -160,6 +164,14 @@ static inline void wait_point(void)
 {
     if (seeded() && seed_below(4) == 0)
         yield_ctx();
+}
+
+/* Say for the dump what the running context is about to wait for: each
+ * wait says it, so none shows an earlier one's. */
+static inline void wait_why(const char *why, const void *on)
+{
+    ctx_current->wait.why = why;
+    ctx_current->wait.on = on;
 }
 
 /* 0 for 0; else -1 with errno 'err'. */

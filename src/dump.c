@@ -1,0 +1,259 @@
+/* dump.c - what every coroutine of a thread is doing, without a debugger:
+ * dump_ctx(), and the same on a signal (COROUTINE_DUMP_SIGNAL).
+ *
+ * For each context: its id and name, its state, what it waits for and
+ * until when, where it was made, and a backtrace read from its stack.
+ * The backtrace scans the stack from the saved stack pointer up for words
+ * that are return addresses (in a loaded object's code, right after a
+ * call), so it needs neither frame pointers nor unwind tables, and names
+ * them from the symbol tables (symbols.c); a word left over from an
+ * earlier call can show up as a frame, so it is marked as scanned.
+ *
+ * A dump only reads: a context's wait, its name, its stack between its
+ * saved stack pointer and its top, never past them. So it can be taken
+ * from a signal handler at any moment, even while a switch is half done
+ * (then a context may show the state it is leaving). It writes with
+ * write(2), a line at a time, and lets no two threads' blocks mix.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "context.h"
+#include "symbols.h"
+#include "timer.h"
+
+#define MAX_THREADS 256
+#define MAX_FRAMES 16
+#define MAIN_SCAN (256 * 1024)         /* main's stack, read at most this far up */
+
+/* The threads that have coroutines, so that a dump signal reaches each. */
+static struct {
+    pthread_t thread;
+    bool used;
+} threads[MAX_THREADS];
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int my_slot = -1;
+static __thread const char *main_top;     /* the top of this thread's own stack */
+
+static int dump_signal;                   /* 0: none */
+static unsigned round_sent;               /* dump rounds forwarded so far */
+static __thread unsigned round_done;      /* the last this thread answered */
+static int writing;                       /* one thread's block at a time */
+
+/* {=====================================================================
+ * Writing
+ * ====================================================================== */
+
+struct out {
+    int fd;
+    char line[512];
+};
+
+static __attribute__((format(printf, 2, 3))) void say(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->line, sizeof o->line, fmt, ap);
+    va_end(ap);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof o->line ? (size_t)n : sizeof o->line - 1;
+    for (size_t done = 0; done < len;) {
+        ssize_t w = write(o->fd, o->line + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        done += (size_t)w;
+    }
+}
+
+/* }===================================================================== */
+
+/* {=====================================================================
+ * One context
+ * ====================================================================== */
+
+static const char *state_of(const struct s_ctx *ctx)
+{
+    if (ctx == ctx_current)
+        return "running";
+    if (ctx->state == CTX_FINISHED)
+        return "finished";
+    return ctx->wait.waiting ? "waiting" : "runnable";
+}
+
+/* What it waits for, as one line's end. */
+static void say_wait(struct out *o, const struct s_ctx *ctx)
+{
+    const struct wait *w = &ctx->wait;
+    char until[48] = "";
+    if (w->deadline != CO_FOREVER && w->timer != NO_TIMER)
+        snprintf(until, sizeof until, ", until %+.3f ms", (double)(w->deadline - co_now()) / 1e6);
+    if (w->joining != NULL)
+        say(o, "      joining coroutine %zu%s\n", w->joining->id, until);
+    else if (w->fd >= 0)
+        say(o, "      %s %d%s\n", w->why ? w->why : "waiting for descriptor", w->fd, until);
+    else if (w->on != NULL)
+        say(o, "      %s %p%s\n", w->why ? w->why : "waiting on", w->on, until);
+    else
+        say(o, "      %s%s\n", w->why ? w->why : "waiting", until);
+}
+
+/* Return addresses found scanning [from, to), a word at a time. */
+SAN_READS_ANY_STACK static void say_backtrace(struct out *o, const char *from, const char *to)
+{
+    char name[160];
+    int frames = 0;
+    from = (const char *)(((uintptr_t)from + 7) & ~(uintptr_t)7);
+    for (const char *p = from; p + 8 <= to && frames < MAX_FRAMES; p += 8) {
+        uintptr_t word;
+        memcpy(&word, p, sizeof word);
+        if (!symbols_return_address(word))
+            continue;
+        symbols_name(word, name, sizeof name);
+        say(o, "      #%d %s\n", frames++, name);
+    }
+    if (frames == 0)
+        say(o, "      (no return address found on its stack)\n");
+}
+
+static void say_ctx(struct out *o, const struct s_ctx *ctx, const char *sp_now)
+{
+    char made[160];
+    if (ctx == &main_ctx)
+        say(o, "  main%s%s%s: %s\n", ctx->name[0] ? " \"" : "", ctx->name, ctx->name[0] ? "\"" : "",
+            state_of(ctx));
+    else
+        say(o, "  coroutine %zu%s%s%s: %s\n", ctx->id, ctx->name[0] ? " \"" : "", ctx->name,
+            ctx->name[0] ? "\"" : "", state_of(ctx));
+    if (ctx->state == CTX_FINISHED)
+        return;
+    if (ctx->wait.waiting)
+        say_wait(o, ctx);
+    if (ctx != &main_ctx && ctx->made_at != NULL) {
+        symbols_name((uintptr_t)ctx->made_at, made, sizeof made);
+        say(o, "      made at %s\n", made);
+    }
+    const char *sp = ctx == ctx_current ? sp_now : (const char *)ctx->sp;
+    const char *top = ctx == &main_ctx ? main_top : (const char *)stack_top(&ctx->stack);
+    if (ctx == &main_ctx && top == NULL)
+        return;
+    if (ctx != &main_ctx && (sp < stack_bottom(&ctx->stack) || sp >= top))
+        return;                           /* mid-switch: not a stack pointer of its own */
+    if (ctx == &main_ctx && (sp >= top || top - sp > MAIN_SCAN))
+        sp = top - MAIN_SCAN > sp ? top - MAIN_SCAN : sp;
+    say(o, "      backtrace (scanned):\n");
+    say_backtrace(o, sp, top);
+}
+
+/* }===================================================================== */
+
+void dump_ctx(int fd)
+{
+    struct out o = {.fd = fd};
+    const char *sp_now = __builtin_frame_address(0);
+    while (__atomic_exchange_n(&writing, 1, __ATOMIC_ACQUIRE))
+        ;                                 /* another thread's block first */
+    if (ctx_current == NULL) {
+        say(&o, "thread %d: no coroutines\n", (int)gettid());
+    } else {
+        say(&o, "thread %d (serial %llu): %zu coroutines\n", (int)gettid(),
+            (unsigned long long)ctx_thread_serial, g_ctx.len);
+        say_ctx(&o, &main_ctx, sp_now);
+        for (size_t i = 0; i < g_ctx.len; i++)
+            say_ctx(&o, g_ctx.items[i], sp_now);
+    }
+    __atomic_store_n(&writing, 0, __ATOMIC_RELEASE);
+}
+
+/* {=====================================================================
+ * Threads, and the signal
+ * ====================================================================== */
+
+/* The dump signal: this thread's dump, then, if it came from outside,
+ * every other thread's, each by its own hand. */
+static void on_dump_signal(int sig)
+{
+    int saved = errno;
+    unsigned sent = __atomic_load_n(&round_sent, __ATOMIC_ACQUIRE);
+    bool forwarded = sent != round_done;
+    round_done = sent;
+    dump_ctx(STDERR_FILENO);
+    if (!forwarded) {
+        sent = __atomic_add_fetch(&round_sent, 1, __ATOMIC_ACQ_REL);
+        round_done = sent;
+        for (int i = 0; i < MAX_THREADS; i++)
+            if (__atomic_load_n(&threads[i].used, __ATOMIC_ACQUIRE) && i != my_slot)
+                pthread_kill(threads[i].thread, sig);
+    }
+    errno = saved;
+}
+
+static int signal_named(const char *text)
+{
+    if (strncmp(text, "SIG", 3) == 0)
+        text += 3;
+    for (int s = 1; s < NSIG; s++) {
+        const char *abbrev = sigabbrev_np(s);
+        if (abbrev != NULL && strcmp(abbrev, text) == 0)
+            return s;
+    }
+    char *end;
+    long n = strtol(text, &end, 10);
+    return *text && !*end && n > 0 && n < NSIG ? (int)n : 0;
+}
+
+void dump_from_environment(void)
+{
+    const char *text = getenv("COROUTINE_DUMP_SIGNAL");
+    if (text == NULL || *text == '\0')
+        return;
+    int sig = signal_named(text);
+    if (sig == 0 || sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV) {
+        fprintf(stderr, "coroutine: COROUTINE_DUMP_SIGNAL=%s is not a signal that can be caught "
+                        "(SIGSEGV is the overflow report's); no dump on a signal\n", text);
+        return;
+    }
+    struct sigaction sa = {.sa_handler = on_dump_signal, .sa_flags = SA_RESTART | SA_ONSTACK};
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+    dump_signal = sig;
+}
+
+void dump_thread_start(void)
+{
+    pthread_attr_t attr;
+    void *low;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        if (pthread_attr_getstack(&attr, &low, &size) == 0)
+            main_top = (const char *)low + size;
+        pthread_attr_destroy(&attr);
+    }
+    pthread_mutex_lock(&threads_lock);
+    for (int i = 0; i < MAX_THREADS && my_slot < 0; i++)
+        if (!threads[i].used) {
+            threads[i].thread = pthread_self();
+            __atomic_store_n(&threads[i].used, true, __ATOMIC_RELEASE);
+            my_slot = i;
+        }
+    pthread_mutex_unlock(&threads_lock);
+}
+
+void dump_thread_exit(void)
+{
+    if (my_slot < 0)
+        return;
+    pthread_mutex_lock(&threads_lock);
+    __atomic_store_n(&threads[my_slot].used, false, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&threads_lock);
+    my_slot = -1;
+}
+
+/* }===================================================================== */

@@ -1,0 +1,198 @@
+/* The dump (dump_ctx, COROUTINE_DUMP_SIGNAL) and names (set_ctx_name):
+ * each coroutine with its name, its wait and a backtrace naming the
+ * function it waits in; on a signal, every thread's, and the program
+ * goes on. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "coroutine_chan.h"
+#include "test.h"
+
+static co_chan *channel;
+static co_mutex *mutex;
+static int pipe_ends[2];
+
+static void sleeps_a_while(void *arg)
+{
+    (void)arg;
+    co_sleep(co_now() + 10 * CO_SEC);
+}
+
+static void reads_a_pipe(void *arg)
+{
+    (void)arg;
+    char b[4];
+    co_read(pipe_ends[0], b, sizeof b, CO_FOREVER);
+}
+
+static void receives_on_a_channel(void *arg)
+{
+    (void)arg;
+    int v;
+    co_chan_recv(channel, &v, CO_FOREVER);
+}
+
+static void locks_a_mutex(void *arg)
+{
+    (void)arg;
+    co_mutex_lock(mutex, CO_FOREVER);
+}
+
+static void joins_another(void *arg)
+{
+    join_ctx(arg, CO_FOREVER);
+}
+
+/* Five named coroutines, each waiting in its own way. */
+static sp_ctx five[5];
+
+static void make_five(void)
+{
+    CHECK_EQ(pipe2(pipe_ends, O_NONBLOCK), 0);
+    channel = co_chan_create(sizeof(int), 0);
+    mutex = co_mutex_create();
+    CHECK_EQ(co_mutex_lock(mutex, CO_FOREVER), 0);
+    five[0] = create_ctx(sleeps_a_while, NULL);
+    five[1] = create_ctx(reads_a_pipe, NULL);
+    five[2] = create_ctx(receives_on_a_channel, NULL);
+    five[3] = create_ctx(locks_a_mutex, NULL);
+    five[4] = create_ctx(joins_another, five[0]);
+    static const char *names[] = {"sleeper", "pipe reader", "receiver", "locker", "joiner"};
+    for (int i = 0; i < 5; i++)
+        set_ctx_name(five[i], names[i]);
+    yield_ctx();                                  /* each is waiting now */
+}
+
+static char *dump_to_text(void)
+{
+    int p[2];
+    CHECK_EQ(pipe(p), 0);
+    dump_ctx(p[1]);
+    close(p[1]);
+    static char text[1 << 16];
+    size_t n = 0;
+    for (ssize_t r; (r = read(p[0], text + n, sizeof text - 1 - n)) > 0;)
+        n += (size_t)r;
+    text[n] = '\0';
+    close(p[0]);
+    return text;
+}
+
+/* The block of the coroutine named 'name': from its line to the next
+ * context's. */
+static const char *block_of(const char *text, const char *name, char *out, size_t size)
+{
+    char head[64];
+    snprintf(head, sizeof head, "\"%s\": ", name);
+    const char *at = strstr(text, head);
+    CHECK(at != NULL);
+    const char *end = strstr(at + 1, "\n  coroutine ");
+    size_t n = end ? (size_t)(end - at) : strlen(at);
+    n = n < size - 1 ? n : size - 1;
+    memcpy(out, at, n);
+    out[n] = '\0';
+    return out;
+}
+
+TEST(a_dump_names_each_coroutine_its_wait_and_where_it_waits)
+{
+    make_five();
+    set_ctx_name(NULL, "the main one");
+    const char *text = dump_to_text();
+    char b[2048];
+    CHECK(strstr(text, "main \"the main one\": running") != NULL);
+    CHECK(strstr(block_of(text, "sleeper", b, sizeof b), "waiting\n      sleeping, until +") != NULL);
+    CHECK(strstr(b, "sleeps_a_while+") != NULL);
+    CHECK(strstr(b, "made at ") != NULL);
+    CHECK(strstr(block_of(text, "pipe reader", b, sizeof b), "reading descriptor ") != NULL);
+    CHECK(strstr(b, "reads_a_pipe+") != NULL);
+    CHECK(strstr(block_of(text, "receiver", b, sizeof b), "receiving on channel 0x") != NULL);
+    CHECK(strstr(b, "receives_on_a_channel+") != NULL);
+    CHECK(strstr(block_of(text, "locker", b, sizeof b), "locking mutex 0x") != NULL);
+    CHECK(strstr(b, "locks_a_mutex+") != NULL);
+    char id[64];
+    snprintf(id, sizeof id, "joining coroutine %zu", get_ctx_id_of(five[0]));
+    CHECK(strstr(block_of(text, "joiner", b, sizeof b), id) != NULL);
+    CHECK(strstr(b, "joins_another+") != NULL);
+}
+
+TEST(names_are_copied_bounded_and_taken_away)
+{
+    sp_ctx c = create_ctx(sleeps_a_while, NULL);
+    CHECK(get_ctx_name(c) == NULL);
+    char name[] = "a name of more than thirty-one bytes, cut";
+    set_ctx_name(c, name);
+    name[0] = 'X';                                /* copied, not kept */
+    CHECK_STR(get_ctx_name(c), "a name of more than thirty-one ");
+    set_ctx_name(c, "");
+    CHECK(get_ctx_name(c) == NULL);
+    set_ctx_name(c, "again");
+    set_ctx_name(c, NULL);
+    CHECK(get_ctx_name(c) == NULL);
+    destroy_ctx(c);
+    sp_ctx d = create_ctx(sleeps_a_while, NULL);  /* perhaps the same memory: no name */
+    CHECK(get_ctx_name(d) == NULL);
+    destroy_ctx(d);
+}
+
+static void *other_thread(void *arg)
+{
+    sp_ctx c = create_ctx(sleeps_a_while, NULL);
+    set_ctx_name(c, "in the other thread");
+    yield_ctx();
+    pthread_barrier_wait(arg);                    /* ready */
+    pthread_barrier_wait(arg);                    /* dumped */
+    destroy_ctx(c);
+    return NULL;
+}
+
+static void dump_on_a_signal(void *arg)
+{
+    (void)arg;
+    setenv("COROUTINE_DUMP_SIGNAL", "SIGUSR1", 1);
+    make_five();
+    pthread_barrier_t b;
+    pthread_barrier_init(&b, NULL, 2);
+    pthread_t th;
+    pthread_create(&th, NULL, other_thread, &b);
+    pthread_barrier_wait(&b);
+    kill(getpid(), SIGUSR1);
+    for (int i = 0; i < 50; i++)                  /* let the other thread answer */
+        usleep(2000);
+    pthread_barrier_wait(&b);
+    pthread_join(th, NULL);
+    fprintf(stderr, "went on\n");
+    _exit(0);
+}
+
+TEST(a_signal_dumps_every_thread_and_the_program_goes_on)
+{
+    struct death d = run_in_child(dump_on_a_signal, NULL);
+    CHECK(WIFEXITED(d.status) && WEXITSTATUS(d.status) == 0);
+    CHECK(strstr(d.message, "\"pipe reader\": waiting") != NULL);
+    CHECK(strstr(d.message, "\"in the other thread\": waiting") != NULL);
+    CHECK(strstr(d.message, "went on\n") != NULL);
+}
+
+static void bad_signal(void *arg)
+{
+    (void)arg;
+    setenv("COROUTINE_DUMP_SIGNAL", "SIGNOTHING", 1);
+    sp_ctx c = create_ctx(sleeps_a_while, NULL);
+    destroy_ctx(c);
+    _exit(0);
+}
+
+TEST(a_dump_signal_that_is_not_one_is_said)
+{
+    struct death d = run_in_child(bad_signal, NULL);
+    CHECK(strstr(d.message, "COROUTINE_DUMP_SIGNAL=SIGNOTHING is not a signal") != NULL);
+}
