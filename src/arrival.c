@@ -15,6 +15,8 @@
 
 void (*ctx_arrival_hook)(void);              /* see platform.h */
 static void (*listener)(void);               /* the trace's, while it records */
+static bool counting;                        /* the stall watcher's, while it watches */
+__thread unsigned long arrival_count;
 
 /* The C++ runtime keeps the exceptions being handled ('catch' blocks not
  * yet left, for 'throw;' and std::current_exception) in one block per
@@ -45,6 +47,8 @@ static void arrived(void)
 {
     void (*also)(void) = __atomic_load_n(&listener, __ATOMIC_RELAXED);
     san_switched_in(&ctx_current->san);
+    if (counting)
+        arrival_count++;
     if (cxx_runtime)
         cxx_swap_exceptions();
     if (also != NULL)
@@ -53,7 +57,7 @@ static void arrived(void)
 
 static void update_hook(void)
 {
-    bool needed = SAN_HEARS_ARRIVALS || cxx_runtime ||
+    bool needed = SAN_HEARS_ARRIVALS || cxx_runtime || counting ||
                   __atomic_load_n(&listener, __ATOMIC_RELAXED) != NULL;
     __atomic_store_n(&ctx_arrival_hook, needed ? arrived : NULL, __ATOMIC_RELAXED);
 }
@@ -67,5 +71,11 @@ void arrival_setup(void)
 void arrival_set_listener(void (*fn)(void))
 {
     __atomic_store_n(&listener, fn, __ATOMIC_RELAXED);
+    update_hook();
+}
+
+void arrival_count_on(void)
+{
+    counting = true;
     update_hook();
 }

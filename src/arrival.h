@@ -12,4 +12,9 @@ HIDDEN void arrival_setup(void);
  * and the C++ runtime; the trace listens while it records. */
 HIDDEN void arrival_set_listener(void (*listener)(void));
 
+/* Count every arrival from now on, in each thread's 'arrival_count' (the
+ * stall watcher reads it): the hook then runs on every switch. */
+HIDDEN void arrival_count_on(void);
+HIDDEN extern __thread unsigned long arrival_count;
+
 #endif

@@ -17,8 +17,10 @@
 #include "arrival.h"
 #include "context.h"
 #include "dump.h"
+#include "threads.h"
 #include "overflow.h"
 #include "seed.h"
+#include "stall.h"
 #include "trace.h"
 
 /* Ids are handed to threads in blocks, so taking one is not an atomic
@@ -69,7 +71,7 @@ static void thread_exit(void *unused)
     }
     ctx_array_free(&g_ctx);
     ctx_hand_over_spares();
-    dump_thread_exit();
+    threads_leave();
     stack_thread_exit();
     overflow_thread_exit();
     main_ctx.switch_key = 0;                 /* switch_ctx(NULL) finds nothing to go to */
@@ -88,6 +90,7 @@ static void init_process(void)
     arrival_setup();
     trace_from_environment();
     dump_from_environment();
+    stall_from_environment();
 }
 
 /* }===================================================================== */
@@ -109,6 +112,7 @@ static int init_thread(void)
     if (stack_thread_init() != 0 || overflow_thread_init() != 0)
         return -1;
     dump_thread_start();
+    threads_join();
     pthread_setspecific(thread_exit_key, &main_ctx);   /* non-NULL: run it */
     seed_thread_init(ctx_this_thread());
     main_ctx = (struct s_ctx){

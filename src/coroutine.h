@@ -279,6 +279,23 @@ size_t get_ctx_frame(sp_ctx ctx, struct ctx_slot *slots, size_t max);
  * and at any moment: a dump only reads. */
 void dump_ctx(int fd);
 
+/* Watch for stalls: whenever one context (a coroutine, or main) of a
+ * thread that has coroutines runs 'ms' milliseconds or more without a
+ * switch, and the thread is not asleep waiting for events, say on stderr
+ *
+ *     coroutine: stall: coroutine 12 "conn 10.0.0.7:51234" of thread 4127
+ *     has run 52 ms without a switch; where it runs now:
+ *           #0 checksum+0x4c (server)
+ *           #1 handle+0x91 (server)
+ *
+ * (one line, then a backtrace scanned as dump_ctx's), and again each time
+ * the same stall doubles in length. COROUTINE_STALL_MS=ms in the
+ * environment does the same from the start; 0 stops watching. A watcher
+ * thread looks every ms/4; each switch pays one increment while
+ * watching, nothing before the first call. The backtrace is written by
+ * the stalled thread on SIGURG, unless the program handles SIGURG. */
+void watch_ctx_stalls(unsigned ms);
+
 /* ==== Tracing =========================================================== */
 
 /* Record who runs when, in every thread. The record is written to 'path'

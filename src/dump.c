@@ -27,19 +27,12 @@
 
 #include "context.h"
 #include "symbols.h"
+#include "threads.h"
 #include "timer.h"
 
-#define MAX_THREADS 256
 #define MAX_FRAMES 16
 #define MAIN_SCAN (256 * 1024)         /* main's stack, read at most this far up */
 
-/* The threads that have coroutines, so that a dump signal reaches each. */
-static struct {
-    pthread_t thread;
-    bool used;
-} threads[MAX_THREADS];
-static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
-static __thread int my_slot = -1;
 static __thread const char *main_top;     /* the top of this thread's own stack */
 
 static int dump_signal;                   /* 0: none */
@@ -188,8 +181,8 @@ static void on_dump_signal(int sig)
     if (!forwarded) {
         sent = __atomic_add_fetch(&round_sent, 1, __ATOMIC_ACQ_REL);
         round_done = sent;
-        for (int i = 0; i < MAX_THREADS; i++)
-            if (__atomic_load_n(&threads[i].used, __ATOMIC_ACQUIRE) && i != my_slot)
+        for (int i = 0; i < THREADS_MAX; i++)
+            if (__atomic_load_n(&threads[i].used, __ATOMIC_ACQUIRE) && i != threads_mine())
                 pthread_kill(threads[i].thread, sig);
     }
     errno = saved;
@@ -236,24 +229,21 @@ void dump_thread_start(void)
             main_top = (const char *)low + size;
         pthread_attr_destroy(&attr);
     }
-    pthread_mutex_lock(&threads_lock);
-    for (int i = 0; i < MAX_THREADS && my_slot < 0; i++)
-        if (!threads[i].used) {
-            threads[i].thread = pthread_self();
-            __atomic_store_n(&threads[i].used, true, __ATOMIC_RELEASE);
-            my_slot = i;
-        }
-    pthread_mutex_unlock(&threads_lock);
 }
 
-void dump_thread_exit(void)
+/* Where the running context of this thread runs now, from 'sp' up: for
+ * the stall watcher's signal. */
+void dump_backtrace_here(int fd, const void *sp)
 {
-    if (my_slot < 0)
+    struct out o = {.fd = fd};
+    struct s_ctx *ctx = ctx_current;
+    const char *top = ctx == NULL || ctx == &main_ctx ? main_top : (const char *)stack_top(&ctx->stack);
+    const char *from = sp;
+    if (top == NULL || from >= top)
         return;
-    pthread_mutex_lock(&threads_lock);
-    __atomic_store_n(&threads[my_slot].used, false, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&threads_lock);
-    my_slot = -1;
+    if (top - from > MAIN_SCAN)
+        from = top - MAIN_SCAN;
+    say_backtrace(&o, from, top);
 }
 
 /* }===================================================================== */

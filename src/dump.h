@@ -7,8 +7,11 @@
 /* Once per process: a dump on the signal COROUTINE_DUMP_SIGNAL names. */
 HIDDEN void dump_from_environment(void);
 
-/* A thread with coroutines starts or exits: a dump signal reaches it. */
+/* A thread with coroutines starts: where its own stack ends. */
 HIDDEN void dump_thread_start(void);
-HIDDEN void dump_thread_exit(void);
+
+/* Where the running context of this thread runs now, scanned from 'sp'
+ * up (see dump_ctx), to 'fd'. */
+HIDDEN void dump_backtrace_here(int fd, const void *sp);
 
 #endif

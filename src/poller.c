@@ -32,6 +32,7 @@
 #include "coroutine_wait.h"
 #include "inbox.h"
 #include "poller.h"
+#include "threads.h"
 #include "timer.h"
 #include "trace.h"
 
@@ -302,7 +303,9 @@ static int renew_after_fork(void);
 static void poll_kernel(int64_t timeout)
 {
     struct poller_event events[POLL_BATCH];
+    threads_idle = timeout != 0;         /* asleep, not stalled (stall.c) */
     int n = pt.backend->wait(pt.handle, timeout, events, POLL_BATCH);
+    threads_idle = false;
     if (n < 0)
         ctx_misuse("poller: waiting for events failed: %s", strerror(errno));
     for (int i = 0; i < n; i++)

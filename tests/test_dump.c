@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coroutine_chan.h"
@@ -196,3 +197,88 @@ TEST(a_dump_signal_that_is_not_one_is_said)
     struct death d = run_in_child(bad_signal, NULL);
     CHECK(strstr(d.message, "COROUTINE_DUMP_SIGNAL=SIGNOTHING is not a signal") != NULL);
 }
+
+/* {=====================================================================
+ * The stall detector
+ * ====================================================================== */
+
+static int64_t clock_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+__attribute__((noinline)) static void spin_for_a_while(int ms)
+{
+    int64_t until = clock_ms() + ms;
+    while (clock_ms() < until)
+        __asm__ volatile("" ::: "memory");
+}
+
+static void spinner(void *arg)
+{
+    (void)arg;
+    spin_for_a_while(300);
+}
+
+static void stall_in_a_coroutine(void *arg)
+{
+    (void)arg;
+    watch_ctx_stalls(50);
+    sp_ctx c = create_ctx(spinner, NULL);
+    set_ctx_name(c, "spinner");
+    join_ctx(c, CO_FOREVER);
+    usleep(100 * 1000);                           /* the backtrace's signal lands */
+    destroy_ctx(c);
+    _exit(0);
+}
+
+TEST(a_coroutine_that_runs_300_ms_without_a_switch_is_named_with_where_it_runs)
+{
+    struct death d = run_in_child(stall_in_a_coroutine, NULL);
+    CHECK(WIFEXITED(d.status) && WEXITSTATUS(d.status) == 0);
+    CHECK(strstr(d.message, "coroutine: stall: coroutine ") != NULL);
+    CHECK(strstr(d.message, "\"spinner\" of thread ") != NULL);
+    CHECK(strstr(d.message, "spin_for_a_while+") != NULL);
+    /* one report at 50 ms or so, then at each doubling: 4 or 5 in 300 ms */
+    int reports = 0;
+    for (const char *p = d.message; (p = strstr(p, "coroutine: stall:")) != NULL; p++)
+        reports++;
+    CHECK(reports >= 2 && reports <= 6);
+}
+
+static void switch_often(void *arg)
+{
+    int64_t until = clock_ms() + *(int *)arg;
+    while (clock_ms() < until) {
+        int64_t t = clock_ms();
+        (void)t;
+        for (volatile int i = 0; i < 200; i++)
+            ;
+        yield_ctx();
+    }
+}
+
+static void busy_but_switching(void *arg)
+{
+    (void)arg;
+    watch_ctx_stalls(50);
+    int ms = 2000;
+    sp_ctx a = create_ctx(switch_often, &ms), b = create_ctx(switch_often, &ms);
+    join_ctx(a, CO_FOREVER);
+    join_ctx(b, CO_FOREVER);
+    destroy_ctx(a);
+    destroy_ctx(b);
+    co_sleep(co_now() + 200 * CO_MSEC);           /* asleep in the poller: not a stall */
+    _exit(0);
+}
+
+TEST(a_program_that_switches_often_or_sleeps_is_not_reported)
+{
+    struct death d = run_in_child(busy_but_switching, NULL);
+    CHECK(WIFEXITED(d.status) && WEXITSTATUS(d.status) == 0);
+    CHECK(strstr(d.message, "stall") == NULL);
+}
+
+/* }===================================================================== */
