@@ -19,6 +19,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -197,6 +198,29 @@ static void connection_main(void *arg)
     free(c);
 }
 
+/* Name a connection's coroutine by its peer ("conn 10.0.0.7:51234"), so
+ * that a dump (COROUTINE_DUMP_SIGNAL) or a stall report says whose it is. */
+static void name_by_peer(sp_ctx ctx, int fd)
+{
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    char host[INET6_ADDRSTRLEN] = "?", name[64];
+    int port = 0;
+    if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0) {
+        if (peer.ss_family == AF_INET) {
+            const struct sockaddr_in *in = (const struct sockaddr_in *)&peer;
+            inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+            port = ntohs(in->sin_port);
+        } else if (peer.ss_family == AF_INET6) {
+            const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&peer;
+            inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+            port = ntohs(in6->sin6_port);
+        }
+    }
+    snprintf(name, sizeof name, "conn %s:%d", host, port);
+    set_ctx_name(ctx, name);
+}
+
 static void start_connection(struct shard *s, int fd)
 {
     struct connection *c = malloc(sizeof *c);
@@ -208,6 +232,7 @@ static void start_connection(struct shard *s, int fd)
         return;
     }
     *c = (struct connection){&s->live, s->live.next, s, c->ctx, fd};
+    name_by_peer(c->ctx, fd);
     s->live.next->prev = c;
     s->live.next = c;
     s->count++;

@@ -9,6 +9,8 @@
  *                          the first one of a new coroutine, the one a
  *                          coroutine leaves when it yields, the one a
  *                          switch is about to load
+ *     app --dump           and, after the first round, what each context is
+ *                          doing (dump_ctx): its name, state and backtrace
  *     app --seed N ...     the coroutines sleep a millisecond of virtual
  *                          time instead of yielding, and seed N decides
  *                          who runs first when they wake together: each
@@ -49,7 +51,7 @@ static void say(const char *what, int n, int of)
 static const struct counter counters[] = {
     {"apples", 2}, {"pears", 3}, {"plums", 5},
 };
-static bool show_frames;
+static bool show_frames, show_dump;
 static bool seeded;                          /* --seed: see pause_here */
 
 static void count(void *arg);
@@ -113,13 +115,15 @@ int main(int argc, char **argv)
     }
     if (argc == 2 && strcmp(argv[1], "--frames") == 0) {
         show_frames = true;
+    } else if (argc == 2 && strcmp(argv[1], "--dump") == 0) {
+        show_dump = true;
     } else if (argc == 3 && (strcmp(argv[1], "--trace") == 0 || strcmp(argv[1], "--timeline") == 0)) {
         if (trace_ctx(argv[2]) != 0) {
             perror(argv[2]);
             return 1;
         }
     } else if (argc != 1) {
-        fprintf(stderr, "usage: %s [--seed N] [--frames | --trace FILE.json | --timeline FILE.svg]\n",
+        fprintf(stderr, "usage: %s [--seed N] [--frames | --dump | --trace FILE.json | --timeline FILE.svg]\n",
                 argv[0]);
         return 2;
     }
@@ -132,6 +136,7 @@ int main(int argc, char **argv)
             perror("create_ctx");
             return 1;
         }
+        set_ctx_name(ctx[i], counters[i].name);
         printf("main created coroutine %zu (handle %p) counting %d %s\n",
                get_ctx_id_of(ctx[i]), (void *)ctx[i], counters[i].limit, counters[i].name);
     }
@@ -141,6 +146,12 @@ int main(int argc, char **argv)
         if (round == 1) {
             print_frame("the frame it left on its stack when it yielded", ctx[0]);
             print_frame("the frame _asm_restore_ctx loads when main yields now", ctx[N - 1]);
+            if (show_dump) {
+                printf("\n");
+                fflush(stdout);
+                dump_ctx(1);                 /* what each context is doing, as on a signal */
+                printf("\n");
+            }
         }
         say(seeded ? "main waits" : "main yields", 0, 0);
         if (seeded)
