@@ -285,10 +285,11 @@ void dump_ctx(int fd);
  *
  *     coroutine: stall: coroutine 12 "conn 10.0.0.7:51234" of thread 4127
  *     has run 52 ms without a switch; where it runs now:
- *           #0 checksum+0x4c (server)
- *           #1 handle+0x91 (server)
+ *           at checksum+0x4c (server)
+ *           #0 handle+0x91 (server)
  *
- * (one line, then a backtrace scanned as dump_ctx's), and again each time
+ * (one line; the instruction it runs; then a backtrace scanned as
+ * dump_ctx's), and again each time
  * the same stall doubles in length. COROUTINE_STALL_MS=ms in the
  * environment does the same from the start; 0 stops watching. A watcher
  * thread looks every ms/4; each switch pays one increment while

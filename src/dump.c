@@ -233,9 +233,12 @@ void dump_thread_start(void)
 
 /* Where the running context of this thread runs now, from 'sp' up: for
  * the stall watcher's signal. */
-void dump_backtrace_here(int fd, const void *sp)
+void dump_backtrace_here(int fd, const void *pc, const void *sp)
 {
     struct out o = {.fd = fd};
+    char name[160];
+    symbols_name((uintptr_t)pc, name, sizeof name);
+    say(&o, "      at %s\n", name);
     struct s_ctx *ctx = ctx_current;
     const char *top = ctx == NULL || ctx == &main_ctx ? main_top : (const char *)stack_top(&ctx->stack);
     const char *from = sp;

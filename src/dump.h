@@ -10,8 +10,8 @@ HIDDEN void dump_from_environment(void);
 /* A thread with coroutines starts: where its own stack ends. */
 HIDDEN void dump_thread_start(void);
 
-/* Where the running context of this thread runs now, scanned from 'sp'
- * up (see dump_ctx), to 'fd'. */
-HIDDEN void dump_backtrace_here(int fd, const void *sp);
+/* Where the running context of this thread runs now: at 'pc', and what
+ * is scanned from 'sp' up (see dump_ctx), to 'fd'. */
+HIDDEN void dump_backtrace_here(int fd, const void *pc, const void *sp);
 
 #endif

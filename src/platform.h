@@ -55,6 +55,9 @@ HIDDEN extern const struct platform_slot platform_frame[];
 /* The stack pointer saved in a signal handler's 'ucontext_t *'. */
 HIDDEN void *platform_signal_sp(const void *ucontext);
 
+/* The address of the instruction it was interrupted at. */
+HIDDEN void *platform_signal_pc(const void *ucontext);
+
 /* Why coroutines cannot work in this process (say, hardware shadow stacks
  * are on), or NULL. Asked once. */
 HIDDEN const char *platform_unsupported(void);

@@ -53,7 +53,7 @@ static void on_stall_signal(int sig, siginfo_t *info, void *ucontext)
     (void)sig;
     (void)info;
     int saved = errno;
-    dump_backtrace_here(STDERR_FILENO, platform_signal_sp(ucontext));
+    dump_backtrace_here(STDERR_FILENO, platform_signal_pc(ucontext), platform_signal_sp(ucontext));
     errno = saved;
 }
 

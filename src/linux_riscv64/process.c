@@ -14,6 +14,11 @@ void *platform_signal_sp(const void *ucontext)
     return (void *)((const ucontext_t *)ucontext)->uc_mcontext.__gregs[REG_SP];
 }
 
+void *platform_signal_pc(const void *ucontext)
+{
+    return (void *)((const ucontext_t *)ucontext)->uc_mcontext.__gregs[REG_PC];
+}
+
 /* Nothing here prevents switching stacks yet (no shadow stacks in use by
  * Linux on this target). */
 const char *platform_unsupported(void)
