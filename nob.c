@@ -159,7 +159,7 @@ static const char *lib_path(const Config *c)
 static const char *core_sources[] = {
     SRC "/coroutine.c", SRC "/switch.c", SRC "/context.c", SRC "/stack.c",
     SRC "/overflow.c", SRC "/arrival.c", SRC "/seed.c", SRC "/trace.c", SRC "/trace_write.c",
-    SRC "/inspect.c", SRC "/symbols.c", SRC "/threads.c", SRC "/dump.c", SRC "/stall.c", SRC "/timer.c", SRC "/wait.c", SRC "/poller.c", SRC "/io.c", SRC "/net.c",
+    SRC "/inspect.c", SRC "/symbols.c", SRC "/threads.c", SRC "/dump.c", SRC "/stall.c", SRC "/account.c", SRC "/timer.c", SRC "/wait.c", SRC "/poller.c", SRC "/io.c", SRC "/net.c",
     SRC "/poller_epoll.c", SRC "/chan.c", SRC "/sync.c",
     SRC "/mbox.c", SRC "/inbox.c", SRC "/offload.c",
 };

@@ -16,6 +16,7 @@
 void (*ctx_arrival_hook)(void);              /* see platform.h */
 static void (*listener)(void);               /* the trace's, while it records */
 static bool counting;                        /* the stall watcher's, while it watches */
+static void (*accountant)(void);             /* account.c's, once it counts */
 __thread unsigned long arrival_count;
 
 /* The C++ runtime keeps the exceptions being handled ('catch' blocks not
@@ -49,6 +50,8 @@ static void arrived(void)
     san_switched_in(&ctx_current->san);
     if (counting)
         arrival_count++;
+    if (accountant != NULL)
+        accountant();
     if (cxx_runtime)
         cxx_swap_exceptions();
     if (also != NULL)
@@ -57,7 +60,7 @@ static void arrived(void)
 
 static void update_hook(void)
 {
-    bool needed = SAN_HEARS_ARRIVALS || cxx_runtime || counting ||
+    bool needed = SAN_HEARS_ARRIVALS || cxx_runtime || counting || accountant != NULL ||
                   __atomic_load_n(&listener, __ATOMIC_RELAXED) != NULL;
     __atomic_store_n(&ctx_arrival_hook, needed ? arrived : NULL, __ATOMIC_RELAXED);
 }
@@ -77,5 +80,11 @@ void arrival_set_listener(void (*fn)(void))
 void arrival_count_on(void)
 {
     counting = true;
+    update_hook();
+}
+
+void arrival_set_accountant(void (*fn)(void))
+{
+    accountant = fn;
     update_hook();
 }

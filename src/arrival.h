@@ -17,4 +17,7 @@ HIDDEN void arrival_set_listener(void (*listener)(void));
 HIDDEN void arrival_count_on(void);
 HIDDEN extern __thread unsigned long arrival_count;
 
+/* Let 'fn' count every arrival from now on (time accounting). */
+HIDDEN void arrival_set_accountant(void (*fn)(void));
+
 #endif

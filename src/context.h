@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "account.h"
 #include "array.h"
 #include "coroutine.h"
 #include "internal.h"
@@ -100,6 +101,7 @@ struct s_ctx {
     struct san_ctx san;      /* what sanitizers need; nothing without them */
     char name[CTX_NAME_MAX]; /* set_ctx_name(), "" for none */
     const void *made_at;     /* the caller of create_ctx, for the dump */
+    struct ctx_account account; /* where its time went, once counted */
     struct wait wait;
 };
 

@@ -116,6 +116,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #ifdef __cplusplus
@@ -296,6 +297,24 @@ void dump_ctx(int fd);
  * watching, nothing before the first call. The backtrace is written by
  * the stalled thread on SIGURG, unless the program handles SIGURG. */
 void watch_ctx_stalls(unsigned ms);
+
+/* Where a context's time went, in nanoseconds, since accounting began
+ * (or it was made, if later): */
+struct ctx_stats {
+    int64_t running;       /* it ran */
+    int64_t runnable;      /* it could have run, others did */
+    int64_t waiting;       /* from each wait's start until it ran again */
+    int64_t waiting_io;    /* ... of that, waiting on descriptors */
+    uint64_t runs;         /* times it was switched to */
+};
+
+/* Fill 'stats' for 'ctx' (NULL: main). Accounting begins at the first
+ * call in the process (which reports zeros), or at the start with
+ * COROUTINE_STATS=1: until then nothing is counted and nothing is paid;
+ * from then on a switch reads the processor's tick counter once.
+ * Returns 0, or -1 with errno EINVAL for a NULL 'stats'.
+ * Aborts: 'ctx' was destroyed or belongs to another thread. */
+int get_ctx_stats(sp_ctx ctx, struct ctx_stats *stats);
 
 /* ==== Tracing =========================================================== */
 

@@ -129,6 +129,13 @@ static void say_ctx(struct out *o, const struct s_ctx *ctx, const char *sp_now)
         return;
     if (ctx->wait.waiting)
         say_wait(o, ctx);
+    if (account_on) {
+        struct ctx_stats st;
+        account_read(ctx, &st);
+        say(o, "      ran %.3f ms in %llu runs, runnable %.3f ms, waited %.3f ms (%.3f on descriptors)\n",
+            (double)st.running / 1e6, (unsigned long long)st.runs, (double)st.runnable / 1e6,
+            (double)st.waiting / 1e6, (double)st.waiting_io / 1e6);
+    }
     if (ctx != &main_ctx && ctx->made_at != NULL) {
         symbols_name((uintptr_t)ctx->made_at, made, sizeof made);
         say(o, "      made at %s\n", made);

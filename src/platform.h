@@ -58,6 +58,10 @@ HIDDEN void *platform_signal_sp(const void *ucontext);
 /* The address of the instruction it was interrupted at. */
 HIDDEN void *platform_signal_pc(const void *ucontext);
 
+/* A counter that runs at a constant rate, read in a few cycles without
+ * the kernel (the TSC, cntvct_el0, rdtime): for time accounting. */
+HIDDEN uint64_t platform_ticks(void);
+
 /* Why coroutines cannot work in this process (say, hardware shadow stacks
  * are on), or NULL. Asked once. */
 HIDDEN const char *platform_unsupported(void);

@@ -282,3 +282,33 @@ TEST(a_program_that_switches_often_or_sleeps_is_not_reported)
 }
 
 /* }===================================================================== */
+
+/* {=====================================================================
+ * Time accounting
+ * ====================================================================== */
+
+static void sleep_then_compute(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(co_sleep(co_now() + 100 * CO_MSEC), 0);
+    spin_for_a_while(50);
+}
+
+TEST(a_coroutine_that_sleeps_100_ms_and_computes_50_is_counted_so)
+{
+    struct ctx_stats st;
+    CHECK_EQ(get_ctx_stats(NULL, &st), 0);        /* accounting begins */
+    CHECK_EQ(st.running, 0);
+    sp_ctx c = create_ctx(sleep_then_compute, NULL);
+    CHECK_EQ(join_ctx(c, CO_FOREVER), 0);
+    CHECK_EQ(get_ctx_stats(c, &st), 0);
+    /* within 20 ms each way: a tool or a busy machine can stretch both */
+    CHECK(st.waiting >= 100 * CO_MSEC && st.waiting < 120 * CO_MSEC + (test_tool() ? CO_SEC : 0));
+    CHECK(st.running >= 45 * CO_MSEC && st.running < 70 * CO_MSEC + (test_tool() ? CO_SEC : 0));
+    CHECK(st.runs >= 2);
+    CHECK_EQ(get_ctx_stats(NULL, NULL), -1);
+    CHECK_EQ(errno, EINVAL);
+    destroy_ctx(c);
+}
+
+/* }===================================================================== */

@@ -19,6 +19,13 @@ void *platform_signal_pc(const void *ucontext)
     return (void *)((const ucontext_t *)ucontext)->uc_mcontext.__gregs[REG_PC];
 }
 
+uint64_t platform_ticks(void)
+{
+    uint64_t t;
+    __asm__ volatile("rdtime %0" : "=r"(t));
+    return t;
+}
+
 /* Nothing here prevents switching stacks yet (no shadow stacks in use by
  * Linux on this target). */
 const char *platform_unsupported(void)

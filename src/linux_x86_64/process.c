@@ -24,6 +24,11 @@ void *platform_signal_pc(const void *ucontext)
     return (void *)((const ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RIP];
 }
 
+uint64_t platform_ticks(void)
+{
+    return __builtin_ia32_rdtsc();
+}
+
 /* A switch jumps between stacks while the one shadow stack of the thread
  * stays where it was: the next 'ret' would not match it and the process
  * would die. Kernels without shadow stacks refuse the request (EINVAL). */
