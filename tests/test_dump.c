@@ -20,11 +20,13 @@
 static co_chan *channel;
 static co_mutex *mutex;
 static int pipe_ends[2];
+static volatile int after_waits;              /* so that no wait is a tail call */
 
 static void sleeps_a_while(void *arg)
 {
     (void)arg;
     co_sleep(co_now() + 10 * CO_SEC);
+    after_waits++;
 }
 
 static void reads_a_pipe(void *arg)
@@ -32,6 +34,7 @@ static void reads_a_pipe(void *arg)
     (void)arg;
     char b[4];
     co_read(pipe_ends[0], b, sizeof b, CO_FOREVER);
+    after_waits++;
 }
 
 static void receives_on_a_channel(void *arg)
@@ -39,17 +42,20 @@ static void receives_on_a_channel(void *arg)
     (void)arg;
     int v;
     co_chan_recv(channel, &v, CO_FOREVER);
+    after_waits++;
 }
 
 static void locks_a_mutex(void *arg)
 {
     (void)arg;
     co_mutex_lock(mutex, CO_FOREVER);
+    after_waits++;
 }
 
 static void joins_another(void *arg)
 {
     join_ctx(arg, CO_FOREVER);
+    after_waits++;
 }
 
 /* Five named coroutines, each waiting in its own way. */
