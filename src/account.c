@@ -4,8 +4,9 @@
  *
  * Off until the first get_ctx_stats() (or COROUTINE_STATS=1), and then a
  * switch pays the arrival hook and one read of the processor's tick
- * counter (platform_ticks: no system call), a wait one more at each end;
- * before, nothing at all. Ticks become nanoseconds at the asking, by the
+ * counter (platform_ticks: no system call); before, nothing at all. All
+ * of it happens at arrivals: who leaves, and whether it leaves to wait,
+ * is known then. Ticks become nanoseconds at the asking, by the
  * rate seen between accounting's start and then.
  */
 #define _GNU_SOURCE
@@ -37,33 +38,29 @@ static void begin(struct s_ctx *ctx, uint64_t now)
         ctx->account.since = now;
 }
 
-/* On every arrival: the time since the last goes to who ran then. */
+/* On every arrival: the time since the last goes to who ran then, which
+ * leaves now, waiting or not; the one arriving had waited since it left,
+ * if it left to wait. */
 static void arrived(void)
 {
     uint64_t now = platform_ticks();
-    if (last != NULL && last_tick != 0)
+    if (last != NULL && last_tick != 0) {
         last->account.running += now - last_tick;
+        last->account.left = now;
+        last->account.left_waiting = last->wait.waiting;
+        last->account.left_io = last->wait.fd >= 0;
+    }
+    struct ctx_account *a = &ctx_current->account;
     begin(ctx_current, now);
-    ctx_current->account.runs++;
+    if (a->left != 0 && a->left_waiting) {
+        a->waiting += now - a->left;
+        if (a->left_io)
+            a->waiting_io += now - a->left;
+    }
+    a->left = 0;
+    a->runs++;
     last = ctx_current;
     last_tick = now;
-}
-
-void account_park(struct s_ctx *self)
-{
-    self->account.parked = platform_ticks();
-    self->account.parked_io = self->wait.fd >= 0;
-}
-
-void account_resume(struct s_ctx *self)
-{
-    if (self->account.parked == 0)
-        return;
-    uint64_t waited = platform_ticks() - self->account.parked;
-    self->account.waiting += waited;
-    if (self->account.parked_io)
-        self->account.waiting_io += waited;
-    self->account.parked = 0;
 }
 
 static void turn_on(void)
@@ -118,10 +115,10 @@ void account_read(const struct s_ctx *ctx, struct ctx_stats *stats)
         a.since = now;
     if (ctx == ctx_current && last == ctx && last_tick != 0)
         a.running += now - last_tick;        /* the stretch it is running now */
-    if (a.parked != 0 && ctx->wait.waiting) {
-        a.waiting += now - a.parked;
-        if (a.parked_io)
-            a.waiting_io += now - a.parked;
+    if (a.left != 0 && a.left_waiting) {
+        a.waiting += now - a.left;
+        if (a.left_io)
+            a.waiting_io += now - a.left;
     }
     uint64_t life = a.since != 0 && ctx->state == CTX_LIVE ? now - a.since : 0;
     uint64_t busy = a.running + a.waiting;

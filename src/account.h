@@ -13,18 +13,14 @@ struct ctx_account {
     uint64_t running, waiting, waiting_io;
     uint64_t runs;                   /* arrivals */
     uint64_t since;                  /* its first count, or 0 */
-    uint64_t parked;                 /* when its wait began */
-    bool parked_io;
+    uint64_t left;                   /* when it last left, until it runs again */
+    bool left_waiting, left_io;      /* it left to wait; on a descriptor */
 };
 
 /* True once accounting is on, for the rest of the process. */
 HIDDEN extern bool account_on;
 
 struct s_ctx;
-
-/* The running context begins a wait, or runs again after one. */
-HIDDEN void account_park(struct s_ctx *self);
-HIDDEN void account_resume(struct s_ctx *self);
 
 struct ctx_stats;
 

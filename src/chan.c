@@ -21,6 +21,8 @@
 struct co_chan {
     uint32_t magic;
     bool closed;
+    bool seeded;                       /* made under a seed: calls pass a wait point */
+    bool unusual;                      /* closed or seeded: calls take the long way */
     uint64_t thread;                   /* ctx_this_thread() of its maker */
     size_t size, cap;                  /* element bytes, ring slots */
     size_t head, count;                /* the oldest element, how many */
@@ -71,6 +73,7 @@ co_chan *co_chan_create(size_t size, size_t capacity)
     }
     ch->magic = CHAN_MAGIC;
     ch->thread = ctx_this_thread();
+    ch->seeded = ch->unusual = seeded();
     ch->size = size;
     ch->cap = capacity;
     return ch;
@@ -110,11 +113,9 @@ static bool can_recv(const co_chan *ch)
     return ch->closed || ch->count > 0 || ch->senders.first != NULL;
 }
 
-/* Send now, as can_send() allows: 0, or EPIPE. */
-static inline int send_now(co_chan *ch, const void *item)
+/* Send now on an open channel, as can_send() allows. */
+static inline void send_open(co_chan *ch, const void *item)
 {
-    if (ch->closed)
-        return EPIPE;
     struct waiter *r = ch->receivers.first;
     if (r != NULL) {
         copy(r->item, item, ch->size);
@@ -122,6 +123,14 @@ static inline int send_now(co_chan *ch, const void *item)
     } else {
         ring_put(ch, item);
     }
+}
+
+/* Send now, as can_send() allows: 0, or EPIPE. */
+static inline int send_now(co_chan *ch, const void *item)
+{
+    if (ch->closed)
+        return EPIPE;
+    send_open(ch, item);
     return 0;
 }
 
@@ -150,38 +159,44 @@ static inline int recv_now(co_chan *ch, void *item)
 
 /* A send or receive that must wait, apart so that the calls that need
  * not wait keep a small frame: the place in the queue lives in this one. */
-static __attribute__((noinline)) int wait_in_queue(co_chan *ch, bool send, void *item,
-                                                   int64_t deadline)
+static __attribute__((noinline)) int wait_to_send(co_chan *ch, const void *item, int64_t deadline)
 {
-    return wait_fail(wait_in(send ? &ch->senders : &ch->receivers, item, deadline,
-                             send ? "sending on channel" : "receiving on channel", ch));
+    return wait_fail(wait_in(&ch->senders, (void *)item, deadline, "sending on channel", ch));
+}
+
+static __attribute__((noinline)) int wait_to_recv(co_chan *ch, void *item, int64_t deadline)
+{
+    return wait_fail(wait_in(&ch->receivers, item, deadline, "receiving on channel", ch));
 }
 
 static inline int send_checked(co_chan *ch, const void *item, int64_t deadline)
 {
     if (!can_send(ch))
-        return wait_in_queue(ch, true, (void *)item, deadline);
+        return wait_to_send(ch, item, deadline);
     return wait_fail(send_now(ch, item));
 }
 
 static inline int recv_checked(co_chan *ch, void *item, int64_t deadline)
 {
     if (!can_recv(ch))
-        return wait_in_queue(ch, false, item, deadline);
+        return wait_to_recv(ch, item, deadline);
     return wait_fail(recv_now(ch, item));
 }
 
-/* Under a seed, each call first passes a wait point (wait.h); apart, so
- * that without one the calls keep their small frames. */
-static __attribute__((noinline)) int send_seeded(co_chan *ch, const void *item, int64_t deadline)
+/* A channel closed or made under a seed: each call first passes a wait
+ * point (wait.h) if seeded, then checks everything. Apart, so that the
+ * common case below checks one flag where it would check 'closed'. */
+static __attribute__((noinline)) int send_unusual(co_chan *ch, const void *item, int64_t deadline)
 {
-    wait_point();
+    if (ch->seeded)
+        wait_point();
     return send_checked(ch, item, deadline);
 }
 
-static __attribute__((noinline)) int recv_seeded(co_chan *ch, void *item, int64_t deadline)
+static __attribute__((noinline)) int recv_unusual(co_chan *ch, void *item, int64_t deadline)
 {
-    wait_point();
+    if (ch->seeded)
+        wait_point();
     return recv_checked(ch, item, deadline);
 }
 
@@ -190,9 +205,12 @@ int co_chan_send(co_chan *ch, const void *item, int64_t deadline)
     own(ch, "co_chan_send");
     if (item == NULL)
         return wait_fail(EINVAL);
-    if (seeded())
-        return send_seeded(ch, item, deadline);
-    return send_checked(ch, item, deadline);
+    if (ch->unusual)
+        return send_unusual(ch, item, deadline);
+    if (ch->receivers.first == NULL && ch->count == ch->cap)
+        return wait_to_send(ch, item, deadline);
+    send_open(ch, item);
+    return 0;
 }
 
 int co_chan_recv(co_chan *ch, void *item, int64_t deadline)
@@ -200,9 +218,11 @@ int co_chan_recv(co_chan *ch, void *item, int64_t deadline)
     own(ch, "co_chan_recv");
     if (item == NULL)
         return wait_fail(EINVAL);
-    if (seeded())
-        return recv_seeded(ch, item, deadline);
-    return recv_checked(ch, item, deadline);
+    if (ch->unusual)
+        return recv_unusual(ch, item, deadline);
+    if (ch->count == 0 && ch->senders.first == NULL)
+        return wait_to_recv(ch, item, deadline);
+    return wait_fail(recv_now(ch, item));
 }
 
 void co_chan_close(co_chan *ch)
@@ -211,7 +231,7 @@ void co_chan_close(co_chan *ch)
     if (ch->closed)
         ctx_misuse("co_chan_close: coroutine %zu: the channel is closed already",
                ctx_current ? ctx_current->id : 0);
-    ch->closed = true;
+    ch->closed = ch->unusual = true;
     while (ch->senders.first != NULL)
         waitq_wake(ch->senders.first, EPIPE);
     while (ch->receivers.first != NULL)      /* the ring is empty: they wait */

@@ -69,7 +69,8 @@
  * runs first (coroutine.h), which ready case co_select() takes, and extra
  * yields: a call that may wait (a channel's send or receive, co_select, a
  * lock, a semaphore, a wait group, a mailbox's receive) yields first, one
- * time in four, though it could go on. Queues stay first come, first
+ * time in four, though it could go on (on a channel, one made while the
+ * thread was seeded). Queues stay first come, first
  * served, as the headers promise: what changes is only who runs when.
  * The same program with the same seed, a virtual clock and the same
  * input runs the same way again, and writes the same trace, byte for

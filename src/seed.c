@@ -20,6 +20,7 @@
 #include "seed.h"
 
 __thread uint64_t seed_state CORE_TLS;
+unsigned char seed_long_wakes;
 
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 static bool env_seeded;
@@ -67,6 +68,7 @@ static void read_environment(void)
 
 void seed_start(uint64_t seed, uint64_t thread)
 {
+    __atomic_or_fetch(&seed_long_wakes, SEED_LONG_SEEDS, __ATOMIC_RELAXED);
     seed_state = mix(seed ^ mix(thread)) | 1;
 }
 

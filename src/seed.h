@@ -11,6 +11,17 @@
 
 #include "internal.h"
 
+/* Whether a wake must take the long way (wait_wake), in one byte that
+ * the common wake reads once: SEED_LONG_TRACE while tracing (trace.c),
+ * SEED_LONG_SEEDS once any thread is seeded. */
+enum { SEED_LONG_TRACE = 1, SEED_LONG_SEEDS = 2 };
+HIDDEN extern unsigned char seed_long_wakes;
+
+static inline bool seed_long_wake(void)
+{
+    return __atomic_load_n(&seed_long_wakes, __ATOMIC_RELAXED) != 0;
+}
+
 /* The thread's generator; 0 while its schedule is not seeded. */
 HIDDEN extern __thread uint64_t seed_state CORE_TLS;
 

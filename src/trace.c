@@ -87,6 +87,7 @@ void trace_from_environment(void)
 static int stop_tracing(void)
 {
     __atomic_store_n(&trace_on, false, __ATOMIC_RELAXED);
+    __atomic_and_fetch(&seed_long_wakes, (unsigned char)~SEED_LONG_TRACE, __ATOMIC_RELAXED);
     arrival_set_listener(NULL);
     size_t n = strlen(path);
     int result = trace_write(out, events.items, events.len, n >= 4 && strcmp(path + n - 4, ".svg") == 0);
@@ -113,6 +114,7 @@ static int start_tracing(const char *file)
     }
     __atomic_add_fetch(&trace_session, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&trace_on, true, __ATOMIC_RELAXED);
+    __atomic_or_fetch(&seed_long_wakes, SEED_LONG_TRACE, __ATOMIC_RELAXED);
     arrival_set_listener(trace_arrival);
     return 0;
 }

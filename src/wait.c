@@ -217,11 +217,7 @@ int wait_park(void)
     if (tracing())
         trace_event(TRACE_WAITS, self->id);
     self->wait.waiting = true;
-    if (account_on)
-        account_park(self);
     ctx_leave_and_run(self);
-    if (account_on)
-        account_resume(self);
     self->wait.undo = NULL;              /* it runs: what it was handed is its own */
     return self->wait.result;
 }

@@ -109,7 +109,7 @@ static inline void waitq_wake(struct waiter *w, int result)
 {
     struct s_ctx *ctx = w->ctx;
     ctx->wait.fired = w->index;
-    if (ctx->wait.nodes != w || w->sibling != NULL || ctx->wait.extra || tracing() || seeded()) {
+    if (ctx->wait.nodes != w || w->sibling != NULL || ctx->wait.extra || seed_long_wake()) {
         wait_wake(ctx, result);
         return;
     }
