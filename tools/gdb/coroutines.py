@@ -136,6 +136,15 @@ def high_water(ctx, bottom, top):
             return None
 
 
+def name_of(ctx):
+    """Its name (set_ctx_name), quoted, then a space; or nothing."""
+    try:
+        name = ctx["name"].string()
+    except gdb.error:
+        return ""
+    return '"%s" ' % name if name else ""
+
+
 class InfoCoroutines(gdb.Command):
     """List the coroutines of the current thread: id, state, function, stack
 range, bytes of stack in use now and at the deepest so far, and for a
@@ -160,9 +169,9 @@ waiting one what it waits for."""
                 in_use = top - (sp_now if state == "running" else int(ctx["sp"]))
                 deepest = high_water(ctx, base + STACK_GUARD, top)
                 deepest = "-" if deepest is None else deepest
-            print(("%4d  %-11s  %-20s  %-31s  %8s  %8s  %s" %
+            print(("%4d  %-11s  %-20s  %-31s  %8s  %8s  %s%s" %
                    (int(ctx["id"]), state, function_name(ctx), stack, in_use, deepest,
-                    waits_for(ctx))).rstrip())
+                    name_of(ctx), waits_for(ctx))).rstrip())
 
 
 class CoroutineBacktrace(gdb.Command):
