@@ -33,7 +33,7 @@
 #define MAX_FRAMES 16
 #define MAIN_SCAN (256 * 1024)         /* main's stack, read at most this far up */
 
-static __thread const char *main_top;     /* the top of this thread's own stack */
+static __thread const char *main_low, *main_top;   /* this thread's own stack */
 
 static int dump_signal;                   /* 0: none */
 static unsigned round_sent;               /* dump rounds forwarded so far */
@@ -141,23 +141,24 @@ static void say_ctx(struct out *o, const struct s_ctx *ctx, const char *sp_now)
         say(o, "      made at %s\n", made);
     }
     const char *sp = ctx == ctx_current ? sp_now : (const char *)ctx->sp;
+    const char *low = ctx == &main_ctx ? main_low : stack_bottom(&ctx->stack);
     const char *top = ctx == &main_ctx ? main_top : (const char *)stack_top(&ctx->stack);
-    if (ctx == &main_ctx && top == NULL)
-        return;
-    if (ctx != &main_ctx && (sp < stack_bottom(&ctx->stack) || sp >= top))
-        return;                           /* mid-switch: not a stack pointer of its own */
-    if (ctx == &main_ctx && (sp >= top || top - sp > MAIN_SCAN))
-        sp = top - MAIN_SCAN > sp ? top - MAIN_SCAN : sp;
+    if (sp == NULL || low == NULL || sp < low || sp >= top)
+        return;                           /* on another stack (a signal's), or mid-switch */
+    if (top - sp > MAIN_SCAN)
+        top = sp + MAIN_SCAN;
     say(o, "      backtrace (scanned):\n");
+    san_quiet(true);                      /* valgrind: stale words are read on purpose */
     say_backtrace(o, sp, top);
+    san_quiet(false);
 }
 
 /* }===================================================================== */
 
-void dump_ctx(int fd)
+/* The dump, the running context's stack read from 'sp_now'. */
+static void dump_from(int fd, const char *sp_now)
 {
     struct out o = {.fd = fd};
-    const char *sp_now = __builtin_frame_address(0);
     while (__atomic_exchange_n(&writing, 1, __ATOMIC_ACQUIRE))
         ;                                 /* another thread's block first */
     if (ctx_current == NULL) {
@@ -172,19 +173,25 @@ void dump_ctx(int fd)
     __atomic_store_n(&writing, 0, __ATOMIC_RELEASE);
 }
 
+void dump_ctx(int fd)
+{
+    dump_from(fd, __builtin_frame_address(0));
+}
+
 /* {=====================================================================
  * Threads, and the signal
  * ====================================================================== */
 
 /* The dump signal: this thread's dump, then, if it came from outside,
  * every other thread's, each by its own hand. */
-static void on_dump_signal(int sig)
+static void on_dump_signal(int sig, siginfo_t *info, void *ucontext)
 {
+    (void)info;
     int saved = errno;
     unsigned sent = __atomic_load_n(&round_sent, __ATOMIC_ACQUIRE);
     bool forwarded = sent != round_done;
     round_done = sent;
-    dump_ctx(STDERR_FILENO);
+    dump_from(STDERR_FILENO, platform_signal_sp(ucontext));   /* the handler may be elsewhere */
     if (!forwarded) {
         sent = __atomic_add_fetch(&round_sent, 1, __ATOMIC_ACQ_REL);
         round_done = sent;
@@ -220,7 +227,8 @@ void dump_from_environment(void)
                         "(SIGSEGV is the overflow report's); no dump on a signal\n", text);
         return;
     }
-    struct sigaction sa = {.sa_handler = on_dump_signal, .sa_flags = SA_RESTART | SA_ONSTACK};
+    struct sigaction sa = {.sa_sigaction = on_dump_signal,
+                           .sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK};
     sigemptyset(&sa.sa_mask);
     sigaction(sig, &sa, NULL);
     dump_signal = sig;
@@ -232,8 +240,10 @@ void dump_thread_start(void)
     void *low;
     size_t size;
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-        if (pthread_attr_getstack(&attr, &low, &size) == 0)
+        if (pthread_attr_getstack(&attr, &low, &size) == 0) {
+            main_low = low;
             main_top = (const char *)low + size;
+        }
         pthread_attr_destroy(&attr);
     }
 }
@@ -247,13 +257,17 @@ void dump_backtrace_here(int fd, const void *pc, const void *sp)
     symbols_name((uintptr_t)pc, name, sizeof name);
     say(&o, "      at %s\n", name);
     struct s_ctx *ctx = ctx_current;
-    const char *top = ctx == NULL || ctx == &main_ctx ? main_top : (const char *)stack_top(&ctx->stack);
+    bool main = ctx == NULL || ctx == &main_ctx;
+    const char *low = main ? main_low : stack_bottom(&ctx->stack);
+    const char *top = main ? main_top : (const char *)stack_top(&ctx->stack);
     const char *from = sp;
-    if (top == NULL || from >= top)
+    if (low == NULL || from < low || from >= top)
         return;
     if (top - from > MAIN_SCAN)
-        from = top - MAIN_SCAN;
+        top = from + MAIN_SCAN;
+    san_quiet(true);
     say_backtrace(&o, from, top);
+    san_quiet(false);
 }
 
 /* }===================================================================== */
