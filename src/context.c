@@ -111,6 +111,7 @@ struct s_ctx *ctx_new(void)
     ctx->handle = (sp_ctx)ctx;            /* generation 0 */
     ctx->thread = ctx_thread_serial;
     ctx->first_here = 0;
+    ctx->account = (struct ctx_account){0};   /* counted only once accounting is on */
     return ctx;
 }
 

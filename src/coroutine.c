@@ -154,7 +154,8 @@ static void start_ctx(struct s_ctx *ctx, coroutine fn, void *arg)
     ctx->tripwire = ctx->stack.guarded || san_under_valgrind() ? NULL : bottom;
     ctx->cxx_eh[0] = ctx->cxx_eh[1] = NULL;
     ctx->name[0] = '\0';
-    ctx->account = (struct ctx_account){0};
+    if (account_on)                          /* else nothing was counted in it */
+        ctx->account = (struct ctx_account){0};
     ctx->wait = WAIT_IDLE;
     ctx->detached = false;
     ctx->index = g_ctx.len - 1;
