@@ -158,8 +158,9 @@ __attribute__((noreturn, cold)) static void wait_deadlock(void)
     for (size_t i = 0; i < g_ctx.len && used < sizeof line - 80; i++) {
         const struct s_ctx *ctx = g_ctx.items[i];
         if (ctx->wait.waiting)
-            used += (size_t)snprintf(line + used, sizeof line - used, ", coroutine %zu %s", ctx->id,
-                                     waits_for(ctx, what, sizeof what));
+            used += (size_t)snprintf(line + used, sizeof line - used, ", coroutine %zu%s%s%s %s",
+                                     ctx->id, ctx->name[0] ? " \"" : "", ctx->name,
+                                     ctx->name[0] ? "\"" : "", waits_for(ctx, what, sizeof what));
     }
     if (main_ctx.wait.waiting && used < sizeof line - 80)
         snprintf(line + used, sizeof line - used, ", main %s",
