@@ -88,7 +88,8 @@ static int64_t ns_of(uint64_t ticks)
     uint64_t elapsed = platform_ticks() - start_ticks;
     if (ns < 1000000 || elapsed == 0)
         return (int64_t)ticks;
-    return (int64_t)((long double)ticks * (long double)ns / (long double)elapsed);
+    return (int64_t)((double)ticks * ((double)ns / (double)elapsed));   /* not long double: on
+                                                 aarch64 that is libgcc's, unmarked for BTI */
 }
 
 int get_ctx_stats(sp_ctx handle, struct ctx_stats *stats)

@@ -8,15 +8,6 @@
 
 #include "internal.h"
 
-/* A context's counts, in ticks of platform_ticks(). */
-struct ctx_account {
-    uint64_t running, waiting, waiting_io;
-    uint64_t runs;                   /* arrivals */
-    uint64_t since;                  /* its first count, or 0 */
-    uint64_t left;                   /* when it last left, until it runs again */
-    bool left_waiting, left_io;      /* it left to wait; on a descriptor */
-};
-
 /* True once accounting is on, for the rest of the process. */
 HIDDEN extern bool account_on;
 

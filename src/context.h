@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "account.h"
 #include "array.h"
 #include "coroutine.h"
 #include "internal.h"
@@ -59,6 +58,16 @@ struct wait {
 #define NO_TIMER SIZE_MAX
 #define CTX_NAME_MAX 32          /* a name's bytes, its terminating zero included */
 #define WAIT_IDLE ((struct wait){.timer = NO_TIMER, .fd = -1, .fired = -1})
+
+/* Where a context's time went (account.c), in ticks of platform_ticks(),
+ * once accounting is on. */
+struct ctx_account {
+    uint64_t running, waiting, waiting_io;
+    uint64_t runs;                   /* arrivals */
+    uint64_t since;                  /* its first count, or 0 */
+    uint64_t left;                   /* when it last left, until it runs again */
+    bool left_waiting, left_io;      /* it left to wait; on a descriptor */
+};
 
 /* The rotation is a circular list through 'next', in the order
  *

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "arrival.h"
 #include "context.h"
 #include "dump.h"

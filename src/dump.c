@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "context.h"
 #include "symbols.h"
 #include "threads.h"

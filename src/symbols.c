@@ -167,6 +167,8 @@ bool symbols_return_address(uintptr_t addr)
            (p[-3] == 0xff && (p[-2] & 0x38) == 0x10) ||      /* call *disp8(%reg) */
            (p[-6] == 0xff && (p[-5] & 0x38) == 0x10) ||      /* call *disp32(...) */
            (p[-7] == 0xff && (p[-6] & 0x38) == 0x10);
+#elif defined(__riscv)
+    return (addr & 1) == 0;                                 /* 2 or 4 bytes an instruction */
 #else
     return (addr & 3) == 0;                                 /* fixed-size instructions */
 #endif
