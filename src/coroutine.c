@@ -261,7 +261,7 @@ SAN_SWITCH_POINT void coroutine_finish(void)
         ctx_hooks_set()->ended(self);       /* nothing else of a wait outlives a return */
     struct s_ctx *next = ctx_after_leaving(self, &ctx_woken);
     if (!ctx_stack_ok(self, __builtin_frame_address(0)))
-        overflow_report(self->id, __builtin_frame_address(0), &self->stack);
+        overflow_report(self, __builtin_frame_address(0));
     if (tracing())                   /* before the sanitizers hear of the switch */
         trace_event(TRACE_FINISHED, self->id);
     self->state = CTX_FINISHED;

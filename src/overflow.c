@@ -55,11 +55,17 @@ static char *put_ptr(char *p, const void *ptr)
     return put_uint(put_str(p, "0x"), (uintptr_t)ptr, 16);
 }
 
-void overflow_report(size_t id, const void *where, const struct stack *s)
+void overflow_report(const struct s_ctx *ctx, const void *where)
 {
-    char line[160], *p = line;
+    const struct stack *s = &ctx->stack;
+    char line[200], *p = line;
     p = put_str(p, "coroutine ");
-    p = put_uint(p, id, 10);
+    p = put_uint(p, ctx->id, 10);
+    if (ctx->name[0] != '\0') {             /* set_ctx_name: 31 bytes at most */
+        p = put_str(p, " \"");
+        p = put_str(p, ctx->name);
+        p = put_str(p, "\"");
+    }
     p = put_str(p, ": stack overflow at ");
     p = put_ptr(p, where);
     p = put_str(p, " (stack ");
@@ -98,7 +104,7 @@ static void on_segv(int sig, siginfo_t *info, void *uctx)
     if (running != NULL && running != &main_ctx) {
         const struct stack *s = &running->stack;
         if ((addr >= s->base && addr < stack_bottom(s)) || sp < stack_bottom(s))
-            overflow_report(running->id, addr, s);
+            overflow_report(running, addr);
     }
     forward(sig, info, uctx);
 }

@@ -15,9 +15,8 @@ HIDDEN int overflow_thread_init(void);
 /* Give back the thread's alternate signal stack, if it is ours. */
 HIDDEN void overflow_thread_exit(void);
 
-/* Report an overflow of the stack 's' of coroutine 'id', seen at 'where',
- * and abort. Async-signal-safe. */
-HIDDEN __attribute__((noreturn)) void overflow_report(size_t id, const void *where,
-                                                      const struct stack *s);
+/* Report an overflow of the stack of 'ctx' (its id and name), seen at
+ * 'where', and abort. Async-signal-safe. */
+HIDDEN __attribute__((noreturn)) void overflow_report(const struct s_ctx *ctx, const void *where);
 
 #endif

@@ -11,7 +11,7 @@
 __attribute__((noinline, cold))
 static void *overflowed(void *sp, const struct s_ctx *self)
 {
-    overflow_report(self->id, sp, &self->stack);
+    overflow_report(self, sp);
 }
 
 /* The misuse paths of the switch functions end in tail calls that return

@@ -326,3 +326,19 @@ TEST(a_coroutine_that_sleeps_100_ms_and_computes_50_is_counted_so)
 }
 
 /* }===================================================================== */
+
+static void overflow_a_named_one(void *arg)
+{
+    (void)arg;
+    sp_ctx c = create_ctx_sized(grow_stack_forever, NULL, 64 * 1024);
+    set_ctx_name(c, "deep diver");
+    switch_ctx(c);
+    _exit(0);
+}
+
+TEST(an_overflow_report_names_the_coroutine)
+{
+    struct death d = run_in_child(overflow_a_named_one, NULL);
+    CHECK(died_with(&d, SIGABRT, "\"deep diver\": stack overflow at ") ||
+          (test_sanitizer != NULL && strstr(d.message, "\"deep diver\": stack overflow at ")));
+}
