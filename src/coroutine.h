@@ -210,7 +210,8 @@ sp_ctx get_ctx_ptr(void);
 /* Name 'ctx' (NULL: main) for people reading about it: the dump
  * (dump_ctx), overflow and stall reports, the deadlock report, gdb's info
  * coroutines. 'name' is copied, cut to 31 bytes; NULL or "" takes the
- * name away. A coroutine made later in the same memory has none. */
+ * name away. A coroutine made later in the same memory has none.
+ * Aborts: 'ctx' was destroyed or belongs to another thread. */
 void set_ctx_name(sp_ctx ctx, const char *name);
 
 /* The name of 'ctx' (NULL: main).

@@ -342,3 +342,42 @@ TEST(an_overflow_report_names_the_coroutine)
     CHECK(died_with(&d, SIGABRT, "\"deep diver\": stack overflow at ") ||
           (test_sanitizer != NULL && strstr(d.message, "\"deep diver\": stack overflow at ")));
 }
+
+static void name_a_destroyed_one(void *arg)
+{
+    (void)arg;
+    sp_ctx c = create_ctx(sleeps_a_while, NULL);
+    destroy_ctx(c);
+    set_ctx_name(c, "gone");
+}
+
+static void stats_of_a_destroyed_one(void *arg)
+{
+    (void)arg;
+    struct ctx_stats st;
+    sp_ctx c = create_ctx(sleeps_a_while, NULL);
+    destroy_ctx(c);
+    get_ctx_stats(c, &st);
+}
+
+TEST(naming_or_asking_the_stats_of_a_destroyed_coroutine_is_named)
+{
+    CHECK(aborts_saying(name_a_destroyed_one, "set_ctx_name: coroutine"));
+    CHECK(aborts_saying(stats_of_a_destroyed_one, "get_ctx_stats: coroutine"));
+}
+
+static void bad_stall_ms(void *arg)
+{
+    (void)arg;
+    setenv("COROUTINE_STALL_MS", "soon", 1);
+    sp_ctx c = create_ctx(sleeps_a_while, NULL);
+    destroy_ctx(c);
+    _exit(0);
+}
+
+TEST(a_stall_threshold_that_is_not_a_number_is_said)
+{
+    struct death d = run_in_child(bad_stall_ms, NULL);
+    CHECK(WIFEXITED(d.status) && WEXITSTATUS(d.status) == 0);
+    CHECK(strstr(d.message, "COROUTINE_STALL_MS=soon is not a number") != NULL);
+}
