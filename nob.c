@@ -1342,26 +1342,26 @@ static bool bench_servers(const char *quick)
     return run_bench_script(BENCH "/servers/run.sh", quick);
 }
 
-/* ./nob bench chan [--quick]: bench/chan/run.sh, ours against Go. */
-static bool bench_chan(const char *quick)
+/* ./nob bench chan|spawn [--quick]: bench/NAME/run.sh on the program
+ * built from bench/NAME/PROGRAM.c, ours against Go's. */
+static bool bench_against_go(const char *name, const char *program, const char *quick)
 {
-    const char *srcs[] = {BENCH "/chan/chan.c"};
+    const char *srcs[] = {nob_fmt(BENCH "/%s/%s.c", name, program)};
     const char *libs[] = {lib_path(&default_config)};
     if (!build_library(&default_config) || !nob_mkdir_p("build/bench") ||
-        !build_program(&default_config, "build/bench/chan", srcs, 1, libs, 1))
+        !build_program(&default_config, nob_fmt("build/bench/%s", program), srcs, 1, libs, 1))
         return false;
-    return run_bench_script(BENCH "/chan/run.sh", quick);
+    return run_bench_script(nob_fmt(BENCH "/%s/run.sh", name), quick);
 }
 
-/* ./nob bench spawn [--quick]: bench/spawn/run.sh, skynet against Go's. */
+static bool bench_chan(const char *quick)
+{
+    return bench_against_go("chan", "chan", quick);
+}
+
 static bool bench_spawn(const char *quick)
 {
-    const char *srcs[] = {BENCH "/spawn/skynet.c"};
-    const char *libs[] = {lib_path(&default_config)};
-    if (!build_library(&default_config) || !nob_mkdir_p("build/bench") ||
-        !build_program(&default_config, "build/bench/skynet", srcs, 1, libs, 1))
-        return false;
-    return run_bench_script(BENCH "/spawn/run.sh", quick);
+    return bench_against_go("spawn", "skynet", quick);
 }
 
 static int cmd_bench(int argc, char **argv)

@@ -36,7 +36,6 @@
 
 static __thread const char *main_low, *main_top;   /* this thread's own stack */
 
-static int dump_signal;                   /* 0: none */
 static unsigned round_sent;               /* dump rounds forwarded so far */
 static __thread unsigned round_done;      /* the last this thread answered */
 static int writing;                       /* one thread's block at a time */
@@ -232,7 +231,6 @@ void dump_from_environment(void)
                            .sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK};
     sigemptyset(&sa.sa_mask);
     sigaction(sig, &sa, NULL);
-    dump_signal = sig;
 }
 
 void dump_thread_start(void)

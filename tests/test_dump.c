@@ -192,10 +192,15 @@ TEST(a_signal_dumps_every_thread_and_the_program_goes_on)
     CHECK(strstr(d.message, "went on\n") != NULL);
 }
 
-static void bad_signal(void *arg)
+/* A child that starts with one variable of the environment set to a bad
+ * value ("NAME=value"): what it says is in the death's message. */
+static void start_with(void *arg)
 {
-    (void)arg;
-    setenv("COROUTINE_DUMP_SIGNAL", "SIGNOTHING", 1);
+    char setting[64];
+    snprintf(setting, sizeof setting, "%s", (const char *)arg);
+    char *eq = strchr(setting, '=');
+    *eq = '\0';
+    setenv(setting, eq + 1, 1);
     sp_ctx c = create_ctx(sleeps_a_while, NULL);
     destroy_ctx(c);
     _exit(0);
@@ -203,7 +208,8 @@ static void bad_signal(void *arg)
 
 TEST(a_dump_signal_that_is_not_one_is_said)
 {
-    struct death d = run_in_child(bad_signal, NULL);
+    struct death d = run_in_child(start_with, "COROUTINE_DUMP_SIGNAL=SIGNOTHING");
+    CHECK(WIFEXITED(d.status) && WEXITSTATUS(d.status) == 0);
     CHECK(strstr(d.message, "COROUTINE_DUMP_SIGNAL=SIGNOTHING is not a signal") != NULL);
 }
 
@@ -366,18 +372,27 @@ TEST(naming_or_asking_the_stats_of_a_destroyed_coroutine_is_named)
     CHECK(aborts_saying(stats_of_a_destroyed_one, "get_ctx_stats: coroutine"));
 }
 
-static void bad_stall_ms(void *arg)
+TEST(a_stall_threshold_that_is_not_a_number_is_said)
+{
+    struct death d = run_in_child(start_with, "COROUTINE_STALL_MS=soon");
+    CHECK(WIFEXITED(d.status) && WEXITSTATUS(d.status) == 0);
+    CHECK(strstr(d.message, "COROUTINE_STALL_MS=soon is not a number") != NULL);
+}
+
+static void watch_then_stop(void *arg)
 {
     (void)arg;
-    setenv("COROUTINE_STALL_MS", "soon", 1);
-    sp_ctx c = create_ctx(sleeps_a_while, NULL);
+    watch_ctx_stalls(50);
+    watch_ctx_stalls(0);                          /* 0 stops watching */
+    sp_ctx c = create_ctx(spinner, NULL);
+    join_ctx(c, CO_FOREVER);
     destroy_ctx(c);
     _exit(0);
 }
 
-TEST(a_stall_threshold_that_is_not_a_number_is_said)
+TEST(a_stall_watch_of_0_ms_stops_watching)
 {
-    struct death d = run_in_child(bad_stall_ms, NULL);
+    struct death d = run_in_child(watch_then_stop, NULL);
     CHECK(WIFEXITED(d.status) && WEXITSTATUS(d.status) == 0);
-    CHECK(strstr(d.message, "COROUTINE_STALL_MS=soon is not a number") != NULL);
+    CHECK(strstr(d.message, "stall") == NULL);
 }
