@@ -151,7 +151,7 @@ HIDDEN extern __thread unsigned ctx_firsts CORE_TLS;  /* how many went first in 
 #define CTX_FIRSTS_MAX 64
 
 /* A context joins the rotation right after main (as the newest), or when
- * main waits, right before the running context. */
+ * main waits, right after the running context, its creator. */
 static inline void ctx_join_after(struct s_ctx *ctx, struct s_ctx *prev)
 {
     ctx->prev = prev;

@@ -12,8 +12,9 @@
  *
  *     main -> newest -> ... -> oldest -> main -> newest -> ...
  *
- * A coroutine created later joins right after main. One that finishes
- * leaves the rotation; the others keep their order.
+ * A coroutine created later joins right after main (while main waits,
+ * right after the coroutine that created it). One that finishes leaves
+ * the rotation; the others keep their order.
  *
  * Who runs when a context stops without yielding (coroutine_wait.h): a
  * context that waits lets the newest coroutine it created run first if

@@ -1114,3 +1114,36 @@ TEST(a_coroutine_that_makes_one_after_another_leaves_the_others_their_turns)
 }
 
 /* }===================================================================== */
+
+static void answer_nothing(void *arg)
+{
+    note(*(const char *)arg);
+}
+
+static void make_two_and_yield(void *arg)
+{
+    (void)arg;
+    note('P');
+    sp_ctx c1 = create_ctx(answer_nothing, "1"), c2 = create_ctx(answer_nothing, "2");
+    yield_ctx();                                  /* they run right after us: 2, then 1 */
+    note('p');
+    join_ctx(c1, CO_FOREVER);
+    join_ctx(c2, CO_FOREVER);
+    destroy_ctx(c1);
+    destroy_ctx(c2);
+}
+
+TEST(while_main_waits_a_new_coroutine_joins_right_after_its_maker)
+{
+    memset(order, 0, sizeof order);
+    int turns = 2;
+    sp_ctx s = create_ctx(take_turns, &turns);   /* in the rotation ahead of P */
+    sp_ctx p = create_ctx(make_two_and_yield, NULL);
+    CHECK_EQ(join_ctx(p, CO_FOREVER), 0);        /* main waits from here */
+    CHECK_EQ(join_ctx(s, CO_FOREVER), 0);
+    if (strcmp(order, "P21SpS") != 0)
+        fprintf(stderr, "order %s\n", order);
+    CHECK(strcmp(order, "P21SpS") == 0);
+    destroy_ctx(p);
+    destroy_ctx(s);
+}
